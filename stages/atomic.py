@@ -1,0 +1,88 @@
+"""Write outputs under a temporary name and rename them into place only when complete.
+
+A killed stage (SIGTERM, SIGKILL, a crash) then never leaves a half-written file at an output
+path for DVC to cache or for the next stage to read.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import PipelineError
+
+TMP_MARK = ".tmp-"
+
+
+class OutputError(PipelineError, OSError):
+    """An output cannot be written (unwritable folder, disk full); the message says what to do."""
+
+
+def _explain(path: Path, exc: OSError) -> OutputError:
+    if exc.errno == errno.ENOSPC:
+        return OutputError(f"{path}: no space left on the device; free some disk space and run the stage again")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OutputError(
+            f"{path}: cannot write here ({exc.strerror}); make {path.parent} writable and run the stage again"
+        )
+    return OutputError(f"{path}: cannot write output ({exc.strerror or exc})")
+
+
+def temp_name(path: Path) -> Path:
+    """The temporary sibling of `path` (same folder, so the final rename is atomic)."""
+    return path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+
+
+def remove_stale_temps(folder: Path) -> None:
+    """Delete temporaries left behind by a killed run (SIGKILL leaves no chance to clean up)."""
+    if folder.is_dir():
+        for stale in folder.glob(f".*{TMP_MARK}*"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path to write to; on success rename it to `path`, on failure delete it."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _explain(path, exc) from None
+    remove_stale_temps(path.parent)
+    tmp = temp_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        _cleanup(tmp)
+        raise _explain(path, exc) from exc
+    except BaseException:
+        _cleanup(tmp)
+        raise
+
+
+def _cleanup(tmp: Path) -> None:
+    if tmp.is_dir():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike, data: Any) -> None:
+    """Write JSON atomically, with sorted keys so identical data gives identical bytes."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)

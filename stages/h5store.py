@@ -1,0 +1,73 @@
+"""HDF5 storage shared by the stages: record-chunked, appendable, deterministic datasets.
+
+Each record is its own chunk, so a loader can read any record without reading the file, and
+writes never record timestamps, so the same inputs give byte-identical files (DVC sees no change).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import h5py
+import numpy as np
+
+COMPRESSION = {"none": {}, "gzip": {"compression": "gzip", "compression_opts": 4, "shuffle": True},
+               "lzf": {"compression": "lzf", "shuffle": True}}
+
+
+def create_record_dataset(h5: h5py.File, name: str, tail: tuple[int, ...], dtype: Any,
+                          compression: str = "none") -> h5py.Dataset:
+    """An empty (0, *tail) dataset that grows along axis 0, one chunk per record."""
+    return h5.create_dataset(name, shape=(0, *tail), maxshape=(None, *tail), dtype=dtype,
+                             chunks=(1, *tail), track_times=False, **COMPRESSION[compression])
+
+
+def append(ds: h5py.Dataset, block: np.ndarray) -> None:
+    """Append a block of records along axis 0."""
+    start = ds.shape[0]
+    ds.resize(start + block.shape[0], axis=0)
+    ds[start:] = block
+
+
+def write_small(h5: h5py.File, name: str, data: np.ndarray, **attrs: Any) -> h5py.Dataset:
+    """A small dataset (ids, labels, axes) written in one piece, with attributes."""
+    ds = h5.create_dataset(name, data=data, track_times=False)
+    set_attrs(ds, attrs)
+    return ds
+
+
+def set_attrs(obj: h5py.HLObject, attrs: dict[str, Any]) -> None:
+    """Set attributes; lists of strings and dicts are stored as JSON so they round-trip exactly."""
+    for key, value in attrs.items():
+        if isinstance(value, (dict, list, tuple)):
+            value = json.dumps(value, sort_keys=True)
+        obj.attrs[key] = value
+
+
+def get_attr(obj: h5py.HLObject, key: str) -> Any:
+    """Read an attribute written by set_attrs (JSON strings decoded)."""
+    value = obj.attrs[key]
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str) and value[:1] in "[{":
+        return json.loads(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def read_rows(path: Path, name: str, rows: Iterable[int] | None = None) -> np.ndarray:
+    """Read whole dataset `name`, or the given rows (sorted order is fastest)."""
+    with h5py.File(path, "r") as h5:
+        ds = h5[name]
+        if rows is None:
+            return ds[...]
+        rows = np.asarray(list(rows), dtype=np.int64)
+        if rows.size == 0:
+            return np.zeros((0, *ds.shape[1:]), dtype=ds.dtype)
+        order = np.argsort(rows)
+        out = np.empty((rows.size, *ds.shape[1:]), dtype=ds.dtype)
+        out[order] = ds[rows[order]] if np.all(np.diff(rows[order]) > 0) else np.stack([ds[r] for r in rows[order]])
+        return out

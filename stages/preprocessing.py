@@ -1,0 +1,127 @@
+"""Turn the raw PTB-XL tree into the processed HDF5 files: signals, and labels plus metadata.
+
+Records are read, resampled and filtered in chunks by a pool of worker processes and appended to
+the HDF5 file in ecg_id order, so memory stays bounded by a few chunks whatever the dataset size.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+from tqdm import tqdm
+
+from . import h5store
+from .atomic import atomic_path, write_json
+from .fetch import RECORD_COLUMN
+from .filters import FilterChain, FilterSettings, resample
+from .parallel import ChunkPool
+from .labels import METADATA_COLUMNS, make_labels, metadata, read_database, read_statements
+from .records import LEADS, RecordError, read_record
+
+log = logging.getLogger(__name__)
+DURATION_S = 10  # every PTB-XL record is 10 s long
+
+
+@dataclass
+class PreprocessReport:
+    """What happened to every record of the database: written, unlabelled or skipped."""
+
+    task: str
+    classes: list[str]
+    records_in_database: int
+    written: int = 0
+    unlabelled: list[int] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    class_counts: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "task": self.task, "classes": self.classes, "records_in_database": self.records_in_database,
+            "records_written": self.written,
+            "unlabelled": {"count": len(self.unlabelled), "ecg_ids": self.unlabelled},
+            "skipped": {"count": len(self.skipped), "records": self.skipped},
+            "class_counts": self.class_counts,
+        }
+
+
+def _process_chunk(job: tuple[list[int], list[str], int, FilterSettings]) -> tuple[list[int], np.ndarray, list[dict]]:
+    """Worker: read, resample and filter one chunk of records; failures are returned, not raised."""
+    ids, paths, source_fs, settings = job
+    chain = FilterChain(settings)
+    good_ids, signals, failures = [], [], []
+    n_src = DURATION_S * source_fs
+    for eid, path in zip(ids, paths):
+        try:
+            x, _ = read_record(path, expected_fs=source_fs)
+            if x.shape[1] != n_src:
+                raise RecordError(path, f"{x.shape[1]} samples per lead, expected {n_src} ({DURATION_S} s at {source_fs} Hz)")
+        except RecordError as exc:
+            failures.append({"ecg_id": eid, "record": path, "problem": exc.problem})
+            continue
+        good_ids.append(eid)
+        signals.append(x)
+    if not signals:
+        return good_ids, np.zeros((0, len(LEADS), DURATION_S * settings.fs), np.float32), failures
+    block = resample(np.stack(signals), source_fs, settings.fs)
+    return good_ids, chain(block), failures
+
+
+def preprocess(raw_dir: Path, out_dir: Path, settings: FilterSettings, source_fs: int, task: str,
+               min_class_count: int = 0, skip_bad_records: bool = False, workers: int = 0,
+               chunk_size: int = 64, compression: str = "none") -> PreprocessReport:
+    """Write out_dir/signals.h5, out_dir/records.h5 and out_dir/report.json; raise RecordError on a bad record
+    unless `skip_bad_records`, in which case it is listed in the report."""
+    db = read_database(raw_dir / "ptbxl_database.csv")
+    statements = read_statements(raw_dir / "scp_statements.csv")
+    labels = make_labels(db, statements, task, min_class_count)
+    report = PreprocessReport(task, labels.classes, len(db), unlabelled=labels.unlabelled)
+    log.info("task %s: %d classes %s; %d of %d records have no label for it and are excluded",
+             task, len(labels.classes), labels.classes, len(labels.unlabelled), len(db))
+
+    column = RECORD_COLUMN[source_fs]
+    paths = [str(raw_dir / db.at[eid, column]) for eid in labels.ecg_ids]
+    ids = [int(e) for e in labels.ecg_ids]
+    jobs = [(ids[i:i + chunk_size], paths[i:i + chunk_size], source_fs, settings)
+            for i in range(0, len(ids), chunk_size)]
+    n_out = DURATION_S * settings.fs
+    kept: list[int] = []
+    signals_path = out_dir / "signals.h5"
+    with atomic_path(signals_path) as tmp, h5py.File(tmp, "w", track_order=False) as h5:
+        ds = h5store.create_record_dataset(h5, "signals", (len(LEADS), n_out), np.float32, compression)
+        with ChunkPool(workers, len(jobs)) as pool, tqdm(total=len(ids), desc="preprocess", unit="rec") as bar:
+            for good, block, failures in pool.imap(_process_chunk, jobs):
+                if failures and not skip_bad_records:
+                    bad = failures[0]
+                    raise RecordError(bad["record"], bad["problem"] + " (set preprocess.skip_bad_records: true to "
+                                      "skip such records; they are then listed in data/processed/report.json)")
+                for bad in failures:
+                    log.warning("skipping record %s: %s", bad["record"], bad["problem"])
+                report.skipped.extend(failures)
+                h5store.append(ds, block)
+                kept.extend(good)
+                bar.update(len(good) + len(failures))
+        if not kept:
+            raise RecordError(str(raw_dir), "no usable record left; check the download and the task")
+        h5store.set_attrs(ds, {"leads": list(LEADS), "units": "mV"})
+        h5store.write_small(h5, "ecg_id", np.asarray(kept, np.int64))
+        h5store.set_attrs(h5, {**settings.as_attrs(), "source_fs": source_fs, "duration_s": DURATION_S})
+
+    rows = np.searchsorted(labels.ecg_ids, kept)
+    y = labels.y[rows]
+    kept_ids = np.asarray(kept, np.int64)
+    with atomic_path(out_dir / "records.h5") as tmp, h5py.File(tmp, "w") as h5:
+        h5store.write_small(h5, "ecg_id", kept_ids)
+        h5store.write_small(h5, "patient_id", db.loc[kept_ids, "patient_id"].to_numpy(np.int64))
+        h5store.write_small(h5, "strat_fold", db.loc[kept_ids, "strat_fold"].to_numpy(np.int64))
+        h5store.write_small(h5, "labels", y, classes=labels.classes, task=task)
+        h5store.write_small(h5, "metadata", metadata(db, kept_ids), columns=list(METADATA_COLUMNS),
+                            missing="NaN", age_note="ages above 89 (stored as 300 in PTB-XL) are set to 90")
+    report.written = len(kept)
+    report.class_counts = {c: int(n) for c, n in zip(labels.classes, y.sum(axis=0))}
+    write_json(out_dir / "report.json", report.as_dict())
+    log.info("wrote %d records (%d skipped) to %s", len(kept), len(report.skipped), out_dir)
+    return report

@@ -1,0 +1,65 @@
+"""Frequency-domain views of the preprocessed signals: FFT magnitude spectra and STFT spectrograms."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import signal
+
+FFT_EPS = 1e-6  # added before the log so silent bins stay finite
+POWER_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class FFTSettings:
+    """Magnitude spectrum per lead, cut at max_freq, optionally natural-log scaled."""
+
+    log: bool = True
+    max_freq: float = 50.0
+
+    def as_attrs(self) -> dict:
+        return {f"fft_{k}": v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class SpectrogramSettings:
+    """STFT per lead (scipy.signal.spectrogram, PSD), optionally in dB."""
+
+    window: str = "hann"
+    nperseg: int = 64
+    noverlap: int = 48
+    log: bool = True
+
+    def as_attrs(self) -> dict:
+        return {f"spectrogram_{k}": v for k, v in asdict(self).items()}
+
+
+def fft_axis(n_samples: int, fs: float, settings: FFTSettings) -> np.ndarray:
+    """Frequencies in Hz of the kept bins (0 .. max_freq)."""
+    freqs = np.fft.rfftfreq(n_samples, d=1.0 / fs)
+    return freqs[freqs <= settings.max_freq]
+
+
+def fft_magnitude(x: np.ndarray, fs: float, settings: FFTSettings) -> np.ndarray:
+    """|rFFT| / n along the last axis, bins above max_freq dropped; x is (..., T) -> (..., F)."""
+    n = x.shape[-1]
+    keep = fft_axis(n, fs, settings).size
+    mag = np.abs(np.fft.rfft(x, axis=-1))[..., :keep] / n
+    if settings.log:
+        mag = np.log(mag + FFT_EPS)
+    return mag.astype(np.float32)
+
+
+def spectrogram(x: np.ndarray, fs: float, settings: SpectrogramSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frequencies (Hz), frame centre times (s) and the (..., F, T') power spectrogram of x (..., T)."""
+    if settings.nperseg > x.shape[-1]:
+        raise ValueError(f"features.spectrogram.nperseg = {settings.nperseg} is longer than the signal "
+                         f"({x.shape[-1]} samples); lower it")
+    freqs, times, power = signal.spectrogram(
+        x, fs=fs, window=settings.window, nperseg=settings.nperseg, noverlap=settings.noverlap,
+        axis=-1, scaling="density", mode="psd",
+    )
+    if settings.log:
+        power = 10.0 * np.log10(power + POWER_EPS)
+    return freqs, times, power.astype(np.float32)
