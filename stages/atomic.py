@@ -60,6 +60,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = temp_name(path)
     try:
         yield tmp
+        if tmp.is_dir() and path.is_dir():
+            shutil.rmtree(path)  # os.replace cannot overwrite a non-empty folder
         os.replace(tmp, path)
     except OSError as exc:
         _cleanup(tmp)

@@ -81,7 +81,6 @@ TRAIN_COMMON = {
     "seed": NONNEG_INT,
     "device": Field(str, choices=("auto", "cpu", "cuda")),
     "amp": BOOL,
-    "num_workers": NONNEG_INT,
     "threads": NONNEG_INT,
 }
 
@@ -92,6 +91,7 @@ ARCHITECTURES = {
         "kernel_size": Field(int, min=1, max=63),
         "embedding_dim": POS_INT,
         "dropout": Field(NUM, min=0, max=0.95),
+        "train_crop": Field(NUM, min=0.05, max=1.0),
     },
     "freq": {
         "channels": POS_INT,
@@ -109,6 +109,7 @@ ARCHITECTURES = {
         "kernel_size": Field(int, min=1, max=15),
         "embedding_dim": POS_INT,
         "dropout": Field(NUM, min=0, max=0.95),
+        "train_crop": Field(NUM, min=0.05, max=1.0),
     },
     "meta": {
         "hidden": INT_LIST,

@@ -1,0 +1,89 @@
+"""Self-contained model checkpoints: weights plus everything needed to use them without params.yaml.
+
+A branch checkpoint holds the architecture, the input shape, the class names, the normalisation
+statistics (as buffers in the weights) and the input specification (sampling rate, filters,
+feature settings). The fusion checkpoint embeds its branches' checkpoints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .atomic import atomic_path
+from .cli import StageError
+from .models import FusionHead, FusionModel, build_branch
+from .models.base import BranchModel
+
+FORMAT = "ptbxl-multimodal/1"
+
+
+def branch_checkpoint(branch: str, model: BranchModel, architecture: dict, classes: list[str], task: str,
+                      input_spec: dict, training: dict) -> dict[str, Any]:
+    """The checkpoint dict of one trained branch."""
+    return {
+        "format": FORMAT, "kind": "branch", "branch": branch, "architecture": dict(architecture),
+        "input_shape": list(model.input_shape), "classes": list(classes), "task": task,
+        "input_spec": input_spec, "training": training,
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+    }
+
+
+def fusion_checkpoint(model: FusionModel, branch_ckpts: dict[str, dict], head_config: dict, classes: list[str],
+                      task: str, training: dict) -> dict[str, Any]:
+    """The checkpoint dict of the fusion model, with its (possibly fine-tuned) branches inside."""
+    branches = {}
+    for name, ckpt in branch_ckpts.items():
+        state = {k: v.detach().cpu().clone() for k, v in model.branches[name].state_dict().items()}
+        branches[name] = {**ckpt, "state_dict": state}
+    return {
+        "format": FORMAT, "kind": "fusion", "branches": branches, "head": dict(head_config),
+        "head_state_dict": {k: v.detach().cpu().clone() for k, v in model.head.state_dict().items()},
+        "classes": list(classes), "task": task, "training": training,
+    }
+
+
+def save(ckpt: dict[str, Any], path: str | Path) -> None:
+    """Write atomically (a killed run never leaves a truncated checkpoint)."""
+    with atomic_path(path) as tmp:
+        torch.save(ckpt, tmp)
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint written by `save` (tensors and plain Python only)."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise StageError(f"{path}: model not found; run `dvc repro` to train it") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise StageError(f"{path}: not a checkpoint of this pipeline (format {FORMAT})")
+    return ckpt
+
+
+def branch_from_checkpoint(ckpt: dict[str, Any]) -> BranchModel:
+    """Rebuild a branch model (weights and normalisation included), in eval mode."""
+    model = build_branch(ckpt["branch"], tuple(ckpt["input_shape"]), len(ckpt["classes"]), ckpt["architecture"])
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval()
+
+
+def fusion_head(head_config: dict, n_classes: int) -> FusionHead:
+    """Build a fusion head from its stored configuration."""
+    cfg = head_config
+    return FusionHead(cfg["embedding_dims"], n_classes, cfg["method"], cfg["hidden"], cfg["dropout"],
+                      cfg["branch_dropout"])
+
+
+def fusion_from_checkpoint(ckpt: dict[str, Any]) -> FusionModel:
+    """Rebuild the fusion model with its branches, in eval mode."""
+    branches = {name: branch_from_checkpoint(b) for name, b in ckpt["branches"].items()}
+    model = FusionModel(branches, fusion_head(ckpt["head"], len(ckpt["classes"])))
+    model.head.load_state_dict(ckpt["head_state_dict"])
+    return model.eval()
+
+
+def model_from_checkpoint(ckpt: dict[str, Any]) -> BranchModel | FusionModel:
+    """Either kind of model."""
+    return fusion_from_checkpoint(ckpt) if ckpt["kind"] == "fusion" else branch_from_checkpoint(ckpt)

@@ -1,0 +1,64 @@
+"""`time` branch: a residual 1D CNN on the filtered 12-lead signal (in the spirit of resnet1d / xresnet1d)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .base import BranchModel, embedding_mlp, random_crop
+
+
+class ResBlock1d(nn.Module):
+    """conv-BN-ReLU-conv-BN with an identity (or 1x1 projection) shortcut."""
+
+    def __init__(self, c_in: int, c_out: int, kernel_size: int, stride: int):
+        super().__init__()
+        pad = kernel_size // 2
+        self.body = nn.Sequential(
+            nn.Conv1d(c_in, c_out, kernel_size, stride=stride, padding=pad, bias=False),
+            nn.BatchNorm1d(c_out),
+            nn.ReLU(inplace=True),
+            nn.Conv1d(c_out, c_out, kernel_size, padding=pad, bias=False),
+            nn.BatchNorm1d(c_out),
+        )
+        self.shortcut = (
+            nn.Identity() if c_in == c_out and stride == 1
+            else nn.Sequential(nn.Conv1d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm1d(c_out))
+        )
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.body(x) + self.shortcut(x))
+
+
+class TimeCNN(BranchModel):
+    """Stem conv, then one stage per entry of `channels` (each halves the length), then avg+max pooling.
+
+    With `train_crop` < 1, training sees random windows of that fraction of the record (as the PTB-XL
+    benchmark's crops); the network is fully convolutional, so evaluation uses the whole record.
+    """
+
+    def __init__(self, input_shape: tuple[int, int], n_classes: int, channels: list[int], blocks_per_stage: int,
+                 kernel_size: int, embedding_dim: int, dropout: float, train_crop: float = 1.0):
+        leads = input_shape[0]
+        super().__init__(input_shape, (leads, 1), embedding_dim, n_classes)
+        self.crop_length = max(1, int(round(train_crop * input_shape[1])))
+        layers: list[nn.Module] = [
+            nn.Conv1d(leads, channels[0], kernel_size, padding=kernel_size // 2, bias=False),
+            nn.BatchNorm1d(channels[0]),
+            nn.ReLU(inplace=True),
+        ]
+        c_in = channels[0]
+        for i, c_out in enumerate(channels):
+            for j in range(blocks_per_stage):
+                layers.append(ResBlock1d(c_in, c_out, kernel_size, stride=2 if (i > 0 and j == 0) else 1))
+                c_in = c_out
+        self.features = nn.Sequential(*layers)
+        self.project = embedding_mlp(2 * c_in, embedding_dim, dropout)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and self.crop_length < x.shape[-1]:
+            x = random_crop(x, self.crop_length)
+        h = self.features(self.normalize(x))
+        pooled = torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1)
+        return self.project(pooled)

@@ -1,0 +1,59 @@
+"""Stage `train@<branch>`: train one branch model on its own view of the ECG (python -m stages.train <branch>)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from dvclive import Live
+
+from . import checkpoints
+from .atomic import atomic_path
+from .branch_data import input_spec, load_split, normalization_stats, read_labels
+from .cli import run_stage
+from .models import build_branch
+from .params import BRANCHES, architecture, load_params, training_settings
+from .training import TrainSettings, fit
+
+SPLIT = Path("data/splits/split.json")
+
+
+def train_branch(branch: str, params: dict, split_path: Path = SPLIT, models_dir: Path = Path("models"),
+                 logs_dir: Path = Path("metrics/train")) -> Path:
+    """Train `branch` on the training split, select on validation, write models/<branch>.pt and its logs."""
+    settings = TrainSettings.from_dict(training_settings(params, branch))
+    arch = architecture(params, branch)
+    split = json.loads(split_path.read_text())
+    train, val = load_split([branch], split["train"]), load_split([branch], split["val"])
+    labels = read_labels()
+    classes = labels.classes
+    torch.manual_seed(settings.seed)  # weight initialisation
+    model = build_branch(branch, train.inputs[branch].shape[1:], len(classes), arch)
+    mean, std = normalization_stats(branch, train.inputs[branch])
+    model.set_normalization(torch.from_numpy(mean), torch.from_numpy(std))
+    as_batch = lambda d: {"x": torch.from_numpy(d.inputs[branch])}  # noqa: E731
+    out = models_dir / f"{branch}.pt"
+    with atomic_path(logs_dir / branch) as log_dir:
+        live = Live(str(log_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+        result = fit(model, lambda b: model(b["x"]), (as_batch(train), train.y), (as_batch(val), val.y),
+                     settings, live, name=branch)
+        live.end()
+        training = {"settings": asdict(settings), "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                    "best_val_macro_auc": result.best_val_macro_auc, "train_records": len(train.y)}
+        ckpt = checkpoints.branch_checkpoint(branch, model, arch, classes, labels.task, input_spec(branch), training)
+        checkpoints.save(ckpt, out)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("branch", choices=BRANCHES)
+    args = parser.parse_args()
+    train_branch(args.branch, load_params())
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,226 @@
+"""The training loop shared by the branches and the fusion head: short, explicit, deterministic on the CPU.
+
+Multi-label BCE with optional pos_weight or oversampling; AdamW; one-cycle or cosine schedule;
+gradient clipping; early stopping and model selection on validation macro AUC; mixed precision on
+CUDA; every epoch logged through an optional dvclive Live object.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import PipelineError
+from .metrics import macro_auc, summary_at_thresholds
+
+log = logging.getLogger(__name__)
+Batch = dict[str, torch.Tensor]
+ONECYCLE_WARMUP = 0.3  # share of the one-cycle schedule spent raising the learning rate
+
+
+class TrainingError(PipelineError):
+    """Training cannot go on (e.g. the loss became NaN); says where and what to try."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """train.common merged with a branch's (or fusion's) overrides."""
+
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    scheduler: str = "onecycle"
+    patience: int = 8
+    grad_clip: float = 1.0
+    imbalance: str = "pos_weight"
+    seed: int = 42
+    device: str = "auto"
+    amp: bool = True
+    threads: int = 0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainSettings:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class FitResult:
+    """The selected weights and how training went."""
+
+    state_dict: dict[str, torch.Tensor]
+    best_epoch: int
+    best_val_macro_auc: float
+    epochs_run: int
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` -> CUDA when available, else CPU; `cuda` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("train.common.device = cuda, but no CUDA device is available; use auto or cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int, threads: int = 0) -> None:
+    """Seed Python, NumPy and torch; deterministic kernels, so CPU runs repeat exactly."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if threads:
+        torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def pos_weight(y: np.ndarray) -> torch.Tensor:
+    """Per-class negatives/positives on the training split (1 where a class has no positive)."""
+    positives = y.sum(axis=0)
+    return torch.tensor(np.where(positives > 0, (len(y) - positives) / np.maximum(positives, 1), 1.0),
+                        dtype=torch.float32)
+
+
+def sample_weights(y: np.ndarray) -> np.ndarray:
+    """Oversampling weight per record: the inverse frequency of its rarest positive class."""
+    freq = np.maximum(y.mean(axis=0), 1e-12)
+    inv = np.where(y > 0, 1.0 / freq, 0.0).max(axis=1)
+    return np.where(inv > 0, inv, 1.0 / max(freq.min(), 1e-12))
+
+
+def epoch_batches(n: int, batch_size: int, generator: torch.Generator, weights: np.ndarray | None) -> list[torch.Tensor]:
+    """Index batches for one epoch: a seeded permutation, or weighted sampling with replacement."""
+    if weights is None:
+        order = torch.randperm(n, generator=generator)
+    else:
+        order = torch.multinomial(torch.as_tensor(weights, dtype=torch.float64), n, replacement=True,
+                                  generator=generator)
+    return list(order.split(batch_size))
+
+
+def _take(inputs: Batch, idx: torch.Tensor, device: torch.device) -> Batch:
+    return {k: v[idx].to(device, non_blocking=True) for k, v in inputs.items()}
+
+
+@torch.no_grad()
+def predict_logits(forward: Callable[[Batch], torch.Tensor], inputs: Batch, batch_size: int,
+                   device: torch.device, amp: bool = False) -> torch.Tensor:
+    """Logits for every row of `inputs` (in order), on the CPU as float32."""
+    n = next(iter(inputs.values())).shape[0]
+    out = []
+    for start in range(0, n, batch_size):
+        idx = torch.arange(start, min(start + batch_size, n))
+        with torch.autocast(device.type, dtype=torch.float16, enabled=amp and device.type == "cuda"):
+            out.append(forward(_take(inputs, idx, device)).float().cpu())
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def fit(model: nn.Module, forward: Callable[[Batch], torch.Tensor], train: tuple[Batch, np.ndarray],
+        val: tuple[Batch, np.ndarray], settings: TrainSettings, live: Any = None, name: str = "model",
+        param_groups: list[dict] | None = None) -> FitResult:
+    """Train `model` (through `forward`, which maps a batch dict to logits) and return the best weights.
+
+    Selection and early stopping use validation macro AUC; `live` (dvclive.Live) receives per-epoch
+    training loss and validation loss, macro AUC, and precision/recall/F1 at threshold 0.5.
+    """
+    device = resolve_device(settings.device)
+    seed_everything(settings.seed, settings.threads)
+    use_amp = settings.amp and device.type == "cuda"
+    model.to(device)
+    (x_train, y_train), (x_val, y_val) = train, val
+    y_train_t = torch.as_tensor(y_train, dtype=torch.float32)
+    loss_fn = nn.BCEWithLogitsLoss(
+        pos_weight=pos_weight(y_train).to(device) if settings.imbalance == "pos_weight" else None)
+    weights = sample_weights(y_train) if settings.imbalance == "oversample" else None
+    groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    optimizer = torch.optim.AdamW(groups, lr=settings.lr, weight_decay=settings.weight_decay)
+    steps_per_epoch = math.ceil(len(y_train) / settings.batch_size)
+    scheduler = _scheduler(optimizer, settings, steps_per_epoch)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    generator = torch.Generator().manual_seed(settings.seed)
+
+    # Patience only counts once the learning rate has stopped rising: stopping during a one-cycle
+    # warm-up would keep a model that never saw the annealing phase.
+    warmup = math.ceil(ONECYCLE_WARMUP * settings.epochs) if settings.scheduler == "onecycle" else 0
+    best = FitResult(copy.deepcopy(model.state_dict()), 0, -math.inf, 0)
+    stale = 0
+    for epoch in range(1, settings.epochs + 1):
+        model.train()
+        total, count = 0.0, 0
+        for step, idx in enumerate(epoch_batches(len(y_train), settings.batch_size, generator, weights), 1):
+            batch, target = _take(x_train, idx, device), y_train_t[idx].to(device)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                loss = loss_fn(forward(batch).float(), target)
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"{name}: the training loss became {loss.item()} at epoch {epoch}, step {step}. Try a lower "
+                    "learning rate (lr), gradient clipping (train.common.grad_clip > 0) or imbalance: none, and "
+                    "check the inputs for extreme values. No checkpoint was written; an earlier one is untouched.")
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if settings.grad_clip > 0:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            if scheduler is not None:
+                scheduler.step()
+            total += loss.item() * len(idx)
+            count += len(idx)
+
+        model.eval()
+        logits = predict_logits(forward, x_val, settings.batch_size * 4, device, use_amp)
+        val_loss = loss_fn(logits.to(device), torch.as_tensor(y_val, device=device)).item()
+        probs = torch.sigmoid(logits).numpy()
+        auc = macro_auc(y_val, probs)
+        record = {"epoch": epoch, "train_loss": total / count, "val_loss": val_loss, "val_macro_auc": auc,
+                  **{f"val_{k}": v for k, v in summary_at_thresholds(y_val, probs, np.full(y_val.shape[1], 0.5)).items()
+                     if k != "accuracy"},
+                  "lr": optimizer.param_groups[0]["lr"]}
+        best.history.append(record)
+        _log_epoch(live, record)
+        log.info("%s epoch %d: train loss %.4f, val loss %.4f, val macro AUC %.4f", name, epoch,
+                 record["train_loss"], val_loss, auc)
+        if auc > best.best_val_macro_auc:
+            best.state_dict = copy.deepcopy(model.state_dict())
+            best.best_epoch, best.best_val_macro_auc, stale = epoch, auc, 0
+        elif epoch > warmup:
+            stale += 1
+            if stale >= settings.patience:
+                log.info("%s: no better validation macro AUC for %d epochs; stopping", name, stale)
+                break
+    best.epochs_run = len(best.history)
+    model.load_state_dict(best.state_dict)
+    model.cpu()
+    best.state_dict = {k: v.cpu() for k, v in best.state_dict.items()}
+    log.info("%s: best validation macro AUC %.4f at epoch %d", name, best.best_val_macro_auc, best.best_epoch)
+    return best
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, settings: TrainSettings, steps_per_epoch: int):
+    total = settings.epochs * steps_per_epoch
+    if settings.scheduler == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
+                                                   total_steps=total, pct_start=ONECYCLE_WARMUP)
+    if settings.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    return None
+
+
+def _log_epoch(live: Any, record: dict[str, float]) -> None:
+    if live is None:
+        return
+    live.log_metric("train/loss", record["train_loss"])
+    for key in ("loss", "macro_auc", "precision", "recall", "f1"):
+        live.log_metric(f"val/{key}", record[f"val_{key}"])
+    live.log_metric("lr", record["lr"])
+    live.next_step()
