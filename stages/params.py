@@ -54,6 +54,8 @@ class Field:
 
 def _type_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
+    if set(kinds) == {int, float}:
+        return "a number"
     names = {int: "an integer", float: "a number", str: "a string", bool: "true/false", list: "a list"}
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 

@@ -1,0 +1,126 @@
+"""The download against a real HTTP server on 127.0.0.1 (and a local folder): verify, retry, resume, fail clearly."""
+
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from stages.fetch import FetchError, fetch_ptbxl, staging_dir
+from conftest import ROOT, sha256
+
+
+def expected_files(mirror, rate=100):
+    folder = "records100" if rate == 100 else "records500"
+    return sorted(p.relative_to(mirror).as_posix() for p in mirror.rglob("*")
+                  if p.is_file() and (p.parts[len(mirror.parts)] == folder or p.parent == mirror)
+                  and p.name not in ("LICENSE.txt",))
+
+
+def check_tree(dest, mirror, rate=100):
+    got = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+    assert got == expected_files(mirror, rate)
+    for rel in got:
+        assert sha256(dest / rel) == sha256(mirror / rel), rel
+
+
+def test_http_download_fetches_and_verifies_only_the_requested_rate(mini_mirror, serve, tmp_path):
+    server = serve(mini_mirror)
+    summary = fetch_ptbxl(server.url, tmp_path / "raw", 100, workers=4)
+    check_tree(tmp_path / "raw", mini_mirror, 100)
+    assert summary["files"] == 2 + 2 * 20
+    assert not any("records500" in r for r in server.requests)
+    assert not staging_dir(tmp_path / "raw").exists()
+
+
+def test_500hz_records_on_request(mini_mirror, tmp_path):
+    fetch_ptbxl(str(mini_mirror), tmp_path / "raw", 500, workers=2)
+    check_tree(tmp_path / "raw", mini_mirror, 500)
+
+
+def test_interrupted_transfer_is_retried(mini_mirror, serve, tmp_path):
+    server = serve(mini_mirror)
+    victim = "records100/00000/00007_lr.dat"
+    server.cut_once(victim)
+    server.fail("records100/00000/00003_lr.hea", times=2)  # 500 twice, then fine
+    fetch_ptbxl(server.url, tmp_path / "raw", 100, workers=4, retries=3, backoff=0.01)
+    check_tree(tmp_path / "raw", mini_mirror, 100)
+    assert server.requests.count(victim) == 2
+
+
+def test_corrupt_file_fails_clearly_and_keeps_nothing_at_the_destination(mini_mirror, serve, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(mini_mirror, bad)
+    (bad / "records100/00000/00005_lr.dat").write_bytes(b"\0" * 24000)  # right size, wrong content
+    server = serve(bad)
+    with pytest.raises(FetchError) as err:
+        fetch_ptbxl(server.url, tmp_path / "raw", 100, workers=4, retries=1, backoff=0.01)
+    message = str(err.value)
+    assert "records100/00000/00005_lr.dat" in message and "checksum mismatch" in message
+    assert "download.source" in message  # says how to point the stage elsewhere
+    assert not (tmp_path / "raw").exists()
+    assert not list(staging_dir(tmp_path / "raw").rglob("*.part"))
+
+
+def test_resume_does_not_fetch_verified_files_again(mini_mirror, serve, tmp_path):
+    server = serve(mini_mirror)
+    dest = tmp_path / "raw"
+    # first run dies on one file that fails every time
+    server.fail("records100/00000/00020_lr.dat", times=100)
+    with pytest.raises(FetchError):
+        fetch_ptbxl(server.url, dest, 100, workers=2, retries=0)
+    kept = [p for p in staging_dir(dest).rglob("*") if p.is_file()]
+    assert len(kept) > 3  # verified files survive the failed run
+    server.httpd.fail_times.clear()
+    server.requests.clear()
+    summary = fetch_ptbxl(server.url, dest, 100, workers=2)
+    check_tree(dest, mini_mirror, 100)
+    refetched = [r for r in server.requests if r.startswith("records100")]
+    assert len(refetched) == summary["fetched"] < summary["files"] - 3
+
+
+def test_killed_download_resumes(mini_mirror, serve, tmp_path):
+    """SIGKILL the download stage mid-transfer; the rerun completes and skips what was verified."""
+    server = serve(mini_mirror)
+    server.slow_down(0.05)
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "params.yaml").write_text((ROOT / "params.yaml").read_text().replace(
+        "https://physionet.org/files/ptb-xl/1.0.3/", server.url).replace("workers: 8", "workers: 1"))
+    proc = subprocess.Popen([sys.executable, "-m", "stages.download"], cwd=project,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline and len([r for r in server.requests if r.endswith(".dat")]) < 5:
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    assert not (project / "data/raw").exists()  # nothing half-done at the output path
+    before = len(server.requests)
+    done = subprocess.run([sys.executable, "-m", "stages.download"], cwd=project,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    check_tree(project / "data/raw", mini_mirror, 100)
+    assert len(server.requests) - before < 3 + 2 * 20  # something was reused
+
+
+def test_404_and_unreachable_sources_say_what_to_do(mini_mirror, serve, tmp_path):
+    server = serve(mini_mirror)
+    with pytest.raises(FetchError, match=r"nope/SHA256SUMS.txt: HTTP 404.*download.source"):
+        fetch_ptbxl(server.url + "nope/", tmp_path / "a", 100, retries=0)
+    port = server.httpd.server_address[1]
+    server.close()
+    with pytest.raises(FetchError, match=rf"127.0.0.1:{port}/SHA256SUMS.txt.*could not be reached.*download.source"):
+        fetch_ptbxl(f"http://127.0.0.1:{port}/", tmp_path / "b", 100, retries=1, backoff=0.01)
+    with pytest.raises(FetchError, match="no such folder"):
+        fetch_ptbxl(str(tmp_path / "missing"), tmp_path / "c", 100)
+
+
+def test_file_missing_from_checksums_is_refused(mini_mirror, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(mini_mirror, bad)
+    sums = (bad / "SHA256SUMS.txt").read_text().splitlines()
+    (bad / "SHA256SUMS.txt").write_text("\n".join(l for l in sums if "00004_lr.hea" not in l) + "\n")
+    with pytest.raises(FetchError, match="00004_lr.hea: not listed in SHA256SUMS.txt"):
+        fetch_ptbxl(str(bad), tmp_path / "raw", 100)

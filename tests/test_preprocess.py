@@ -1,0 +1,120 @@
+"""The preprocess and features stages on real records: contents, determinism, 500 Hz input, bad records."""
+
+import json
+import shutil
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from stages.featurize import featurize
+from stages.filters import FilterSettings
+from stages.labels import LabelError
+from stages.preprocessing import preprocess
+from stages.records import RecordError
+from stages.spectral import FFTSettings, SpectrogramSettings
+
+SETTINGS = FilterSettings(fs=100, bandpass=(0.5, 45.0), bandpass_order=3)
+
+
+@pytest.fixture
+def raw(mini_mirror, tmp_path):
+    dest = tmp_path / "raw"
+    shutil.copytree(mini_mirror, dest)
+    return dest
+
+
+def run(raw, out, **kw):
+    args = dict(settings=SETTINGS, source_fs=100, task="superdiagnostic", workers=2, chunk_size=4)
+    args.update(kw)
+    return preprocess(raw, out, **args)
+
+
+def test_outputs_and_contents(raw, tmp_path):
+    report = run(raw, tmp_path / "p")
+    with h5py.File(tmp_path / "p/signals.h5") as h5:
+        assert h5["signals"].shape == (report.written, 12, 1000)
+        assert h5["signals"].chunks == (1, 12, 1000)
+        assert h5.attrs["fs"] == 100 and h5.attrs["source_fs"] == 100
+        ids = h5["ecg_id"][...]
+    with h5py.File(tmp_path / "p/records.h5") as h5:
+        assert np.array_equal(h5["ecg_id"][...], ids) and np.all(np.diff(ids) > 0)
+        assert json.loads(h5["labels"].attrs["classes"]) == report.classes
+        assert h5["labels"].dtype == np.uint8 and h5["metadata"].shape == (len(ids), 4)
+        assert set(h5["strat_fold"][...]) <= set(range(1, 11))
+    saved = json.loads((tmp_path / "p/report.json").read_text())
+    db = pd.read_csv(raw / "ptbxl_database.csv")
+    assert saved["records_written"] + saved["unlabelled"]["count"] == len(db)
+
+
+def test_deterministic_bytes(raw, tmp_path):
+    run(raw, tmp_path / "a")
+    run(raw, tmp_path / "b", workers=1)  # also independent of the number of workers
+    for name in ("signals.h5", "records.h5", "report.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_500hz_source_resampled_to_100hz_matches_100hz_source(raw, tmp_path):
+    run(raw, tmp_path / "lr")
+    run(raw, tmp_path / "hr", source_fs=500)
+    with h5py.File(tmp_path / "lr/signals.h5") as a, h5py.File(tmp_path / "hr/signals.h5") as b:
+        assert b["signals"].shape == a["signals"].shape and b.attrs["source_fs"] == 500
+        x, y = a["signals"][0, :, 100:-100], b["signals"][0, :, 100:-100]
+        # PTB-XL's 100 Hz files are themselves downsampled from the 500 Hz ones
+        assert np.corrcoef(x.ravel(), y.ravel())[0, 1] > 0.98
+
+
+def test_upsampling_to_250hz(raw, tmp_path):
+    run(raw, tmp_path / "p", settings=FilterSettings(fs=250, bandpass=(0.5, 45.0)))
+    with h5py.File(tmp_path / "p/signals.h5") as h5:
+        assert h5["signals"].shape[2] == 2500 and h5.attrs["fs"] == 250
+
+
+def test_corrupt_record_stops_the_stage_naming_it(raw, tmp_path):
+    dat = raw / "records100/00000/00009_lr.dat"
+    dat.write_bytes(dat.read_bytes()[:1000])
+    with pytest.raises(RecordError, match=r"00009_lr.*truncated.*skip_bad_records"):
+        run(raw, tmp_path / "p")
+    assert not (tmp_path / "p/signals.h5").exists()
+    assert not list((tmp_path / "p").glob(".*tmp*"))
+
+
+def test_skip_bad_records_lists_them(raw, tmp_path):
+    dat = raw / "records100/00000/00009_lr.dat"
+    dat.write_bytes(dat.read_bytes()[:1000])
+    report = run(raw, tmp_path / "p", skip_bad_records=True)
+    saved = json.loads((tmp_path / "p/report.json").read_text())
+    assert saved["skipped"]["count"] == 1 and saved["skipped"]["records"][0]["ecg_id"] == 9
+    with h5py.File(tmp_path / "p/signals.h5") as h5:
+        assert 9 not in h5["ecg_id"][...] and h5["signals"].shape[0] == report.written
+
+
+def test_unknown_scp_code_and_missing_column(raw, tmp_path):
+    db = pd.read_csv(raw / "ptbxl_database.csv")
+    db.loc[0, "scp_codes"] = "{'NOTACODE': 100.0}"
+    db.to_csv(raw / "ptbxl_database.csv", index=False)
+    with pytest.raises(LabelError, match="record 1: SCP code"):
+        run(raw, tmp_path / "p")
+    db.drop(columns=["weight"]).to_csv(raw / "ptbxl_database.csv", index=False)
+    with pytest.raises(LabelError, match="missing column.*weight"):
+        run(raw, tmp_path / "p")
+
+
+def test_features_axes_and_determinism(raw, tmp_path):
+    run(raw, tmp_path / "p")
+    fft_s, spec_s = FFTSettings(log=True, max_freq=40.0), SpectrogramSettings(nperseg=64, noverlap=48)
+    for out in ("a", "b"):
+        featurize(tmp_path / "p/signals.h5", tmp_path / out / "fft.h5", tmp_path / out / "spec.h5", fft_s, spec_s,
+                  workers=2 if out == "a" else 1, chunk_size=3)
+    for name in ("fft.h5", "spec.h5"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    with h5py.File(tmp_path / "a/fft.h5") as f, h5py.File(tmp_path / "a/spec.h5") as s, \
+            h5py.File(tmp_path / "p/signals.h5") as sig:
+        n = sig["signals"].shape[0]
+        freqs = f["frequency_hz"][...]
+        assert f["fft"].shape == (n, 12, freqs.size) and freqs[-1] <= 40.0 and freqs[1] == pytest.approx(0.1)
+        assert s["spectrogram"].shape == (n, 12, s["frequency_hz"].size, s["time_s"].size)
+        assert s["frequency_hz"][1] == pytest.approx(100 / 64)
+        assert np.array_equal(f["ecg_id"][...], sig["ecg_id"][...])
+        assert f.attrs["fft_max_freq"] == 40.0 and s.attrs["spectrogram_nperseg"] == 64
