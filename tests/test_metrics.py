@@ -1,0 +1,64 @@
+"""Metric functions against values computed by hand."""
+
+import numpy as np
+import pytest
+
+from stages import metrics as M
+
+Y = np.array([[1, 0], [1, 1], [0, 1], [0, 0]])
+P = np.array([[0.9, 0.2], [0.6, 0.7], [0.4, 0.6], [0.7, 0.1]])
+
+
+def test_auc_by_hand():
+    # class 0: positives {0.9, 0.6} vs negatives {0.4, 0.7}: pairs won 0.9>0.4, 0.9>0.7, 0.6>0.4 -> 3/4
+    # class 1: positives {0.7, 0.6} vs negatives {0.2, 0.1}: all 4 pairs won -> 1
+    assert M.per_class_auc(Y, P).tolist() == [0.75, 1.0]
+    assert M.macro_auc(Y, P) == pytest.approx(0.875)
+
+
+def test_auc_skips_classes_without_both_labels():
+    y = np.array([[1, 1], [0, 1]])
+    aucs = M.per_class_auc(y, np.array([[0.9, 0.5], [0.1, 0.4]]))
+    assert aucs[0] == 1.0 and np.isnan(aucs[1])
+    assert M.macro_auc(y, np.array([[0.9, 0.5], [0.1, 0.4]])) == 1.0
+
+
+def test_binary_scores_and_subset_accuracy_by_hand():
+    decision = P >= 0.5
+    # class 0: decisions 1,1,0,1 vs truth 1,1,0,0 -> tp 2 fp 1 fn 0 tn 1
+    s = M.binary_scores(Y, decision)
+    assert s["precision"][0] == pytest.approx(2 / 3) and s["recall"][0] == 1.0
+    assert s["f1"][0] == pytest.approx(0.8) and s["accuracy"][0] == 0.75
+    # class 1: decisions 0,1,1,0 vs truth 0,1,1,0 -> perfect
+    assert s["f1"][1] == 1.0 and s["accuracy"][1] == 1.0
+    # exact match: rows 0,1,2 right, row 3 wrong on class 0
+    assert M.subset_accuracy(Y, decision) == 0.75
+
+
+def test_thresholds_maximise_f1_on_the_given_split():
+    # class 0 (truth 1,1,0,0; p .9,.6,.4,.7): cut .9 -> F1 2/3, .7 -> 1/2, .6 -> 4/5, .4 -> 2/3  => 0.6
+    # class 1 (truth 0,1,1,0; p .2,.7,.6,.1): cut .6 separates perfectly                   => 0.6
+    assert M.tune_thresholds(Y, P).tolist() == [0.6, 0.6]
+    assert np.all(M.tune_thresholds(np.zeros((3, 1)), np.ones((3, 1))) == 0.5)  # no positive: default
+
+
+def test_fmax_by_hand():
+    y = np.array([[1, 0], [0, 1]])
+    p = np.array([[0.8, 0.3], [0.2, 0.6]])
+    f, t = M.fmax(y, p)
+    # any threshold in (0.3, 0.6] predicts exactly the true labels -> precision = recall = 1
+    assert f == pytest.approx(1.0) and 0.3 < t <= 0.6
+    y = np.array([[1, 1], [0, 1]])
+    p = np.array([[0.9, 0.1], [0.1, 0.9]])
+    # at t in (0.1, 0.9]: row0 precision 1 recall 1/2, row1 precision 1 recall 1 -> P=1, R=0.75 -> F=6/7
+    assert M.fmax(y, p)[0] == pytest.approx(6 / 7)
+
+
+def test_bootstrap_interval_contains_the_estimate_and_repeats():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, (200, 3))
+    p = np.clip(y * 0.3 + rng.random((200, 3)) * 0.7, 0, 1)
+    low, high = M.bootstrap_macro_auc(y, p, 200, seed=1)
+    assert low < M.macro_auc(y, p) < high
+    assert (low, high) == M.bootstrap_macro_auc(y, p, 200, seed=1)
+    assert np.isnan(M.bootstrap_macro_auc(y, p, 0, 1)[0])

@@ -1,0 +1,90 @@
+"""Each model's forward pass on real-shaped input, the fusion variants and checkpoint round trips."""
+
+import copy
+
+import pytest
+import torch
+import yaml
+
+from stages import checkpoints
+from stages.models import FusionHead, FusionModel, build_branch
+from stages.params import architecture
+from conftest import ROOT
+
+PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
+# Real shapes at the defaults: 10 s at 100 Hz; 501 FFT bins (0-50 Hz); 33 x 59 spectrogram; 4 metadata columns.
+SHAPES = {"time": (12, 1000), "freq": (12, 501), "spec": (12, 33, 59), "meta": (4,)}
+
+
+def make_inputs(batch=4):
+    torch.manual_seed(0)
+    x = {b: torch.randn(batch, *s) for b, s in SHAPES.items()}
+    x["meta"][0, 2:] = float("nan")  # height and weight unknown
+    return x
+
+
+@pytest.mark.parametrize("branch", list(SHAPES))
+def test_branch_forward_and_embedding(branch):
+    model = build_branch(branch, SHAPES[branch], 5, architecture(PARAMS, branch)).eval()
+    x = make_inputs()[branch]
+    logits = model(x)
+    assert logits.shape == (4, 5) and torch.isfinite(logits).all()
+    assert model.embed(x).shape == (4, PARAMS["train"][branch]["embedding_dim"])
+
+
+def test_time_branch_accepts_other_lengths_and_crops_in_training():
+    arch = {**architecture(PARAMS, "time"), "train_crop": 0.5}
+    model = build_branch("time", (12, 1000), 5, arch)
+    assert model.crop_length == 500
+    assert model.eval()(torch.randn(2, 12, 2500)).shape == (2, 5)  # 250 Hz input, fully convolutional
+    model.train()(torch.randn(2, 12, 1000))
+
+
+def test_meta_branch_uses_missing_indicators():
+    model = build_branch("meta", (4,), 5, architecture(PARAMS, "meta")).eval()
+    known = torch.tensor([[60.0, 1.0, 170.0, 70.0]])
+    unknown = torch.tensor([[60.0, 1.0, float("nan"), float("nan")]])
+    assert not torch.allclose(model(known), model(unknown))
+    assert torch.isfinite(model(unknown)).all()
+
+
+@pytest.mark.parametrize("method", ["concat", "gated", "attention"])
+def test_fusion_methods(method):
+    branches = {b: build_branch(b, s, 5, architecture(PARAMS, b)) for b, s in SHAPES.items()}
+    head = FusionHead([m.embedding_dim for m in branches.values()], 5, method, 32, 0.1, 0.3)
+    model = FusionModel(branches, head, freeze_branches=True).eval()
+    assert model(make_inputs()).shape == (4, 5)
+    model.train()
+    assert not any(p.requires_grad for p in model.branches.parameters())
+    bn = [m for m in model.branches.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert bn and not any(m.training for m in bn)  # frozen statistics even in training mode
+
+
+def test_branch_dropout_never_hides_every_branch():
+    head = FusionHead([3, 3], 2, "concat", 8, 0.0, branch_dropout=0.9).train()
+    torch.manual_seed(0)
+    dropped = head._drop_branches([torch.ones(1000, 3), torch.ones(1000, 3)])
+    visible = (dropped[0].abs().sum(1) > 0) | (dropped[1].abs().sum(1) > 0)
+    assert visible.all()
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = build_branch("time", SHAPES["time"], 5, architecture(PARAMS, "time")).eval()
+    model.set_normalization(torch.full((12, 1), 0.1), torch.full((12, 1), 2.0))
+    ckpt = checkpoints.branch_checkpoint("time", model, architecture(PARAMS, "time"), list("ABCDE"),
+                                         "superdiagnostic", {"fs": 100}, {"best_epoch": 1})
+    checkpoints.save(ckpt, tmp_path / "time.pt")
+    loaded = checkpoints.load(tmp_path / "time.pt")
+    again = checkpoints.branch_from_checkpoint(loaded)
+    x = make_inputs()["time"]
+    assert torch.equal(model(x), again(x))
+    assert loaded["input_spec"] == {"fs": 100} and loaded["classes"] == list("ABCDE")
+    assert torch.equal(again.mean, torch.full((12, 1), 0.1))
+
+
+def test_checkpoint_errors(tmp_path):
+    with pytest.raises(checkpoints.StageError, match="model not found"):
+        checkpoints.load(tmp_path / "none.pt")
+    torch.save({"something": 1}, tmp_path / "other.pt")
+    with pytest.raises(checkpoints.StageError, match="not a checkpoint of this pipeline"):
+        checkpoints.load(tmp_path / "other.pt")

@@ -1,0 +1,85 @@
+"""The training loop: loss goes down, imbalance options act as intended, NaN stops cleanly, runs repeat."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from stages.training import TrainingError, TrainSettings, epoch_batches, fit, pos_weight, sample_weights
+
+Y = np.array([[1, 0], [1, 0], [1, 0], [1, 1]], dtype=np.float32)  # class 0: 4/4, class 1: 1/4
+
+
+def toy_data(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 6)).astype(np.float32)
+    y = np.stack([x[:, 0] > 0, x[:, 1] + x[:, 2] > 0.5], axis=1).astype(np.float32)
+    return {"x": torch.from_numpy(x)}, y
+
+
+def settings(**kw):
+    base = dict(epochs=5, batch_size=16, lr=0.05, weight_decay=0.0, scheduler="none", patience=5, grad_clip=1.0,
+                imbalance="none", seed=0, device="cpu", amp=False)
+    base.update(kw)
+    return TrainSettings(**base)
+
+
+def test_pos_weight_is_negatives_over_positives():
+    assert torch.allclose(pos_weight(Y), torch.tensor([0.0, 3.0]))
+
+
+def test_oversampling_weights_favour_rare_classes():
+    w = sample_weights(Y)
+    assert w[3] > w[0] == w[1] == w[2]
+    g = torch.Generator().manual_seed(0)
+    drawn = torch.cat(epoch_batches(4000, 4000, g, w)).numpy()
+    assert (drawn == 3).mean() > 0.5  # one record in four, drawn more than half of the time
+
+
+def test_one_training_step_lowers_the_loss():
+    torch.manual_seed(0)
+    model = nn.Linear(6, 2)
+    x, y = toy_data()
+    loss_fn = nn.BCEWithLogitsLoss()
+    before = loss_fn(model(x["x"]), torch.from_numpy(y)).item()
+    fit(model, lambda b: model(b["x"]), (x, y), (x, y), settings(epochs=1, batch_size=64))
+    assert loss_fn(model(x["x"]), torch.from_numpy(y)).item() < before
+
+
+def test_pos_weight_changes_the_loss():
+    x, y = toy_data()
+    results = {}
+    for option in ("none", "pos_weight"):
+        torch.manual_seed(0)
+        model = nn.Linear(6, 2)
+        results[option] = fit(model, lambda b: model(b["x"]), (x, y), (x, y), settings(epochs=1, imbalance=option))
+    assert results["none"].history[0]["train_loss"] != pytest.approx(results["pos_weight"].history[0]["train_loss"])
+
+
+def test_fit_selects_the_best_epoch_and_is_deterministic():
+    x, y = toy_data()
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = nn.Linear(6, 2)
+        r = fit(model, lambda b: model(b["x"]), (x, y), (x, y), settings(epochs=6, scheduler="onecycle"))
+        runs.append(r)
+    assert runs[0].best_val_macro_auc == max(h["val_macro_auc"] for h in runs[0].history)
+    assert all(torch.equal(runs[0].state_dict[k], runs[1].state_dict[k]) for k in runs[0].state_dict)
+
+
+def test_nan_loss_stops_with_step_and_advice():
+    x, y = toy_data()
+    x["x"][5, 0] = float("nan")
+    model = nn.Linear(6, 2)
+    with pytest.raises(TrainingError, match=r"loss became nan at epoch 1, step \d+.*lower learning rate"):
+        fit(model, lambda b: model(b["x"]), (x, y), (x, y), settings(batch_size=64))
+
+
+def test_cuda_requested_without_gpu():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    x, y = toy_data()
+    model = nn.Linear(6, 2)
+    with pytest.raises(TrainingError, match="no CUDA device"):
+        fit(model, lambda b: model(b["x"]), (x, y), (x, y), settings(device="cuda"))
