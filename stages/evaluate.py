@@ -13,7 +13,7 @@ from . import checkpoints
 from .atomic import atomic_path, write_json
 from .branch_data import load_split
 from .cli import run_stage
-from .evaluation import confusion_rows, pr_rows, roc_rows, score
+from .evaluation import confusion_rows, curve_rows, score
 from .inference import predict_proba, required_inputs
 from .params import BRANCHES, load_params
 
@@ -48,8 +48,9 @@ def evaluate(params: dict, split_path: Path = SPLIT, models_dir: Path = MODELS, 
         write_json(metrics_dir / f"{name}.json", r)
     with atomic_path(plots_dir) as tmp:
         for i, c in enumerate(classes):
-            _dump(tmp / "roc" / f"{c}.json", roc_rows(test.y, probs_test, i))
-            _dump(tmp / "precision_recall" / f"{c}.json", pr_rows(test.y, probs_test, i))
+            roc, pr = curve_rows(test.y, probs_test, i)
+            _dump(tmp / "roc" / f"{c}.json", roc)
+            _dump(tmp / "precision_recall" / f"{c}.json", pr)
         for name in ckpts:
             thresholds = np.array([results[name]["per_class"][c]["threshold"] for c in classes])
             _dump(tmp / "confusion" / f"{name}.json", confusion_rows(test.y, probs_test[name] >= thresholds, classes))

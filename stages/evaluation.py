@@ -7,9 +7,6 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 
 from . import metrics as M
 
-CURVE_GRID = np.linspace(0.0, 1.0, 101)
-
-
 def score(y_test: np.ndarray, p_test: np.ndarray, y_val: np.ndarray, p_val: np.ndarray, classes: list[str],
           n_bootstrap: int, seed: int) -> dict:
     """All test metrics of one model; decision thresholds come from the validation split only."""
@@ -41,33 +38,19 @@ def _num(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
-def roc_rows(y: np.ndarray, probs: dict[str, np.ndarray], c: int) -> list[dict]:
-    """ROC curves of every model for class c, on a shared FPR grid (TPR interpolated), for `dvc plots`."""
-    rows = [{"fpr": float(f)} for f in CURVE_GRID]
+def curve_rows(y: np.ndarray, probs: dict[str, np.ndarray], c: int) -> tuple[list[dict], list[dict]]:
+    """Exact ROC and precision-recall points of every model for class c, one row per point, for `dvc plots`."""
+    roc, pr = [], []
     for name, p in probs.items():
         if 0 < y[:, c].sum() < len(y):
             fpr, tpr, _ = roc_curve(y[:, c], p[:, c])
-            values = np.interp(CURVE_GRID, fpr, tpr)
-        else:
-            values = np.full(CURVE_GRID.size, np.nan)
-        for row, v in zip(rows, values):
-            row[name] = None if np.isnan(v) else round(float(v), 6)
-    return rows
-
-
-def pr_rows(y: np.ndarray, probs: dict[str, np.ndarray], c: int) -> list[dict]:
-    """Precision-recall curves of every model for class c on a shared recall grid (interpolated precision:
-    the best precision at this recall or above)."""
-    rows = [{"recall": float(r)} for r in CURVE_GRID]
-    for name, p in probs.items():
+            roc += [{"model": name, "order": i, "fpr": round(float(a), 6), "tpr": round(float(b), 6)}
+                    for i, (a, b) in enumerate(zip(fpr, tpr))]
         if y[:, c].sum() > 0:
             precision, recall, _ = precision_recall_curve(y[:, c], p[:, c])
-            values = [float(precision[recall >= r].max()) for r in CURVE_GRID]  # recall reaches 1.0 at its start
-        else:
-            values = [None] * CURVE_GRID.size
-        for row, v in zip(rows, values):
-            row[name] = None if v is None else round(v, 6)
-    return rows
+            pr += [{"model": name, "order": i, "recall": round(float(r), 6), "precision": round(float(q), 6)}
+                   for i, (r, q) in enumerate(zip(recall[::-1], precision[::-1]))]
+    return roc, pr
 
 
 def confusion_rows(y: np.ndarray, decision: np.ndarray, classes: list[str]) -> list[dict]:
