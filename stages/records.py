@@ -27,8 +27,28 @@ def read_record(path: str | Path, expected_fs: int | None = None, min_seconds: f
 
     Raises RecordError for a missing or unparsable file, the wrong lead set, a sampling rate other
     than `expected_fs`, a data file whose size disagrees with its header, or non-finite samples.
+    PTB-XL's plain records (one format-16 data file) take a fast path; anything else is read by wfdb.
     """
     name = str(path)
+    fast = _read_format16(Path(name))
+    if fast is not None:
+        leads, fs, signal = fast
+    else:
+        leads, fs, signal = _read_with_wfdb(name)
+    if leads != LEADS:
+        raise RecordError(name, f"expected the 12 standard leads {list(LEADS)}, header lists {list(leads)}")
+    if expected_fs is not None and fs != expected_fs:
+        raise RecordError(name, f"sampling rate {fs:g} Hz, expected {expected_fs} Hz")
+    n = signal.shape[1]
+    if n == 0 or n < min_seconds * fs:
+        raise RecordError(name, f"{n} samples ({n / fs:.2f} s) is shorter than the required {min_seconds:g} s")
+    if not np.isfinite(signal).all():
+        bad = np.argwhere(~np.isfinite(signal))[0]
+        raise RecordError(name, f"non-finite value (NaN/Inf) in lead {LEADS[bad[0]]} at sample {bad[1]}")
+    return signal, int(fs)
+
+
+def _read_with_wfdb(name: str) -> tuple[tuple[str, ...], float, np.ndarray]:
     try:
         header = wfdb.rdheader(name)
     except FileNotFoundError:
@@ -36,13 +56,8 @@ def read_record(path: str | Path, expected_fs: int | None = None, min_seconds: f
     except Exception as exc:  # wfdb raises several unrelated types for malformed headers
         raise RecordError(name, f"unreadable header {name}.hea ({type(exc).__name__}: {exc})") from None
     leads = tuple(s.upper() for s in (header.sig_name or ()))
-    if leads != LEADS:
-        raise RecordError(name, f"expected the 12 standard leads {list(LEADS)}, header lists {list(header.sig_name or [])}")
-    if expected_fs is not None and header.fs != expected_fs:
-        raise RecordError(name, f"sampling rate {header.fs} Hz, expected {expected_fs} Hz")
-    if not header.sig_len or header.sig_len < min_seconds * header.fs:
-        raise RecordError(name, f"{header.sig_len} samples ({(header.sig_len or 0) / header.fs:.2f} s) is shorter "
-                                f"than the required {min_seconds:g} s")
+    if leads != LEADS or not header.sig_len:
+        return leads, header.fs, np.zeros((len(leads), 0), np.float32)
     _check_data_size(Path(name), header)
     try:
         record = wfdb.rdrecord(name)
@@ -50,11 +65,37 @@ def read_record(path: str | Path, expected_fs: int | None = None, min_seconds: f
         raise RecordError(name, f"data file {exc.filename} missing; download the dataset again") from None
     except Exception as exc:
         raise RecordError(name, f"unreadable data ({type(exc).__name__}: {exc}); download the dataset again") from None
-    signal = np.asarray(record.p_signal, dtype=np.float32).T
-    if not np.isfinite(signal).all():
-        bad = np.argwhere(~np.isfinite(signal))[0]
-        raise RecordError(name, f"non-finite value (NaN/Inf) in lead {LEADS[bad[0]]} at sample {bad[1]}")
-    return np.ascontiguousarray(signal), int(header.fs)
+    return leads, header.fs, np.ascontiguousarray(np.asarray(record.p_signal, dtype=np.float32).T)
+
+
+def _read_format16(path: Path) -> tuple[tuple[str, ...], float, np.ndarray] | None:
+    """Fast reader for the common case: every signal in one format-16 file, plain gain/baseline fields.
+
+    Returns None for anything else (or anything odd), which then goes through wfdb, so wfdb stays the
+    reference and produces the error messages. tests/test_records.py checks both agree on the sample.
+    """
+    try:
+        lines = [ln for ln in path.with_suffix(".hea").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        record = lines[0].split()
+        n_sig, fs, n = int(record[1]), float(record[2].split("/")[0]), int(record[3])
+        fields = [ln.split() for ln in lines[1:1 + n_sig]]
+        if len(fields) != n_sig or any(f[1] != "16" or f[0] != fields[0][0] or len(f) < 9 for f in fields):
+            return None
+        gains, baselines = [], []
+        for f in fields:
+            gain_text = f[2].split("/")[0]
+            gain, _, base = gain_text.partition("(")
+            gains.append(float(gain) or 200.0)  # WFDB: gain 0 means the default 200 adu/mV
+            baselines.append(float(base.rstrip(")")) if base else float(f[4]))
+        data_file = path.parent / fields[0][0]
+        if data_file.stat().st_size != 2 * n * n_sig:
+            return None  # let the careful path diagnose it
+        raw = np.fromfile(data_file, dtype="<i2").reshape(n, n_sig).T
+    except (OSError, ValueError, IndexError):
+        return None
+    signal = (raw.astype(np.float32) - np.asarray(baselines, np.float32)[:, None]) / np.asarray(gains, np.float32)[:, None]
+    signal[raw == -32768] = np.nan  # WFDB's invalid-sample marker in format 16
+    return tuple(f[8].upper() for f in fields), fs, np.ascontiguousarray(signal)
 
 
 def _check_data_size(path: Path, header: wfdb.Record) -> None:

@@ -62,3 +62,14 @@ def test_bootstrap_interval_contains_the_estimate_and_repeats():
     assert low < M.macro_auc(y, p) < high
     assert (low, high) == M.bootstrap_macro_auc(y, p, 200, seed=1)
     assert np.isnan(M.bootstrap_macro_auc(y, p, 0, 1)[0])
+
+
+def test_vectorised_bootstrap_auc_equals_sklearn_per_resample():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, (40, 2))
+    p = np.round(rng.random((40, 2)), 1)  # many ties
+    idx = np.random.default_rng(5).integers(0, 40, (1, 40))[0]
+    expected = M.macro_auc(y[idx], p[idx])
+    # one resample: the interval collapses onto that resample's macro AUC
+    low, high = M.bootstrap_macro_auc(y, p, 1, seed=5)
+    assert low == pytest.approx(expected) and high == pytest.approx(expected)
