@@ -16,17 +16,22 @@ from .cli import run_stage
 from .evaluation import confusion_rows, curve_rows, score
 from .inference import predict_proba, required_inputs
 from .params import BRANCHES, load_params
+from .report import write_report
 
 SPLIT = Path("data/splits/split.json")
 MODELS = Path("models")
 METRICS = Path("metrics/eval")
 PLOTS = Path("metrics/plots")
 PREDICTIONS = Path("data/predictions/test.csv")
+REPORT = Path("reports")
+SPLIT_SUMMARY = Path("data/splits/summary.json")
+PREPROCESS_REPORT = Path("data/processed/report.json")
+TRAIN_LOGS = Path("metrics/train")
 log = logging.getLogger(__name__)
 
 
 def evaluate(params: dict, split_path: Path = SPLIT, models_dir: Path = MODELS, metrics_dir: Path = METRICS,
-             plots_dir: Path = PLOTS, predictions_path: Path = PREDICTIONS) -> dict[str, dict]:
+             plots_dir: Path = PLOTS, predictions_path: Path = PREDICTIONS, report_dir: Path = REPORT) -> dict[str, dict]:
     """Score `time`, `freq`, `spec`, `meta` and `fusion`; return the metrics per model."""
     p = params["evaluate"]
     ckpts = {name: checkpoints.load(models_dir / f"{name}.pt") for name in (*BRANCHES, "fusion")}
@@ -55,6 +60,10 @@ def evaluate(params: dict, split_path: Path = SPLIT, models_dir: Path = MODELS, 
             thresholds = np.array([results[name]["per_class"][c]["threshold"] for c in classes])
             _dump(tmp / "confusion" / f"{name}.json", confusion_rows(test.y, probs_test[name] >= thresholds, classes))
     write_predictions(predictions_path, test.ecg_id, test.y, probs_test, results, classes)
+    with atomic_path(report_dir) as tmp:
+        write_report(tmp, results, classes, test.y, probs_test, ckpts,
+                     json.loads(split_path.with_name(SPLIT_SUMMARY.name).read_text()),
+                     json.loads(PREPROCESS_REPORT.read_text()), TRAIN_LOGS, p)
     return results
 
 

@@ -1,0 +1,221 @@
+"""Predict on new WFDB records with the trained models: per-class probabilities and decisions.
+
+    python -m stages.predict RECORD_OR_FOLDER [...] [--metadata meta.csv] [--all-branches]
+                             [--json out.json] [--csv out.csv]
+
+Each record is read with wfdb, resampled to the model's rate and put through exactly the filters
+and features stored in the checkpoints. Decisions use the per-class thresholds tuned on the
+validation split (from metrics/eval/<model>.json). A record that cannot be used is reported with
+its problem; the others are still predicted, and the exit status is 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import checkpoints
+from .errors import PipelineError
+from .inference import predict_proba, required_inputs
+from .inputs import signal_inputs
+from .labels import AGE_CAP, METADATA_COLUMNS
+from .records import RecordError, read_record
+
+log = logging.getLogger(__name__)
+BRANCHES = ("time", "freq", "spec", "meta")
+
+
+@dataclass
+class Prediction:
+    """One record's outcome: probabilities and decisions per model, or the reason it failed."""
+
+    record: str
+    probabilities: dict[str, dict[str, float]] = field(default_factory=dict)
+    decisions: dict[str, dict[str, int]] = field(default_factory=dict)
+    missing_inputs: list[str] = field(default_factory=list)
+    source_fs: int | None = None
+    error: str | None = None
+
+
+def find_records(paths: list[str]) -> list[Path]:
+    """Record base names (without extension) from record paths, .hea/.dat paths or folders (searched recursively)."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found += sorted(h.with_suffix("") for h in p.rglob("*.hea"))
+        else:
+            found.append(p.with_suffix("") if p.suffix in (".hea", ".dat") else p)
+    return found
+
+
+def load_thresholds(metrics_dir: Path, model: str, classes: list[str]) -> tuple[np.ndarray, str]:
+    """Validation-tuned thresholds of a model, or 0.5 (and a note) when evaluate has not run."""
+    path = metrics_dir / f"{model}.json"
+    if path.is_file():
+        per_class = json.loads(path.read_text())["per_class"]
+        if list(per_class) == classes:
+            return np.array([per_class[c]["threshold"] for c in classes]), str(path)
+    log.warning("no thresholds for %s in %s; using 0.5 for every class", model, path)
+    return np.full(len(classes), 0.5), "default 0.5"
+
+
+def read_metadata(path: Path | None, records: list[Path], overrides: dict[str, float | None]) -> np.ndarray:
+    """Metadata rows (age, sex, height, weight; NaN if unknown) for the records.
+
+    The CSV has a `record` column (record name such as 00001_lr, or its path) and any of the four columns.
+    """
+    table = np.full((len(records), len(METADATA_COLUMNS)), np.nan, dtype=np.float32)
+    if path is not None:
+        try:
+            df = pd.read_csv(path)
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise PipelineError(f"{path}: cannot read the metadata CSV ({exc})") from None
+        if "record" not in df.columns:
+            raise PipelineError(f"{path}: needs a 'record' column naming each record (e.g. 00001_lr)")
+        df["record"] = df["record"].astype(str).map(lambda r: Path(r).with_suffix("").name if r.endswith((".hea", ".dat")) else Path(r).name)
+        df = df.set_index("record")
+        for i, rec in enumerate(records):
+            if rec.name in df.index:
+                for j, col in enumerate(METADATA_COLUMNS):
+                    if col in df.columns:
+                        table[i, j] = df.at[rec.name, col]
+    for j, col in enumerate(METADATA_COLUMNS):
+        if overrides.get(col) is not None:
+            table[:, j] = overrides[col]
+    table[:, 0] = np.where(table[:, 0] >= 300, AGE_CAP, table[:, 0])
+    return table
+
+
+def predict_records(records: list[Path], models_dir: Path, metrics_dir: Path, metadata: np.ndarray,
+                    all_branches: bool = False, batch_size: int = 256) -> list[Prediction]:
+    """Predict every record; unusable records carry an error instead of probabilities."""
+    fusion = checkpoints.load(models_dir / "fusion.pt")
+    models = {"fusion": fusion}
+    if all_branches:
+        models.update({b: checkpoints.load(models_dir / f"{b}.pt") for b in BRANCHES})
+    specs = {b: c["input_spec"] for b, c in fusion["branches"].items()}
+    for name, ckpt in models.items():
+        if ckpt["kind"] == "branch":
+            specs[name] = ckpt["input_spec"]
+    classes = fusion["classes"]
+    duration = max(float(s.get("duration_s", 10)) for s in specs.values())
+    results = [Prediction(str(r)) for r in records]
+
+    # Read and check every record; group the good ones by sampling rate for batched preprocessing.
+    by_rate: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for i, rec in enumerate(records):
+        try:
+            x, fs = read_record(rec, min_seconds=duration)
+        except RecordError as exc:
+            results[i].error = exc.problem
+            continue
+        results[i].source_fs = fs
+        by_rate.setdefault(fs, []).append((i, x[:, : int(round(duration * fs))]))
+
+    good = sorted(i for group in by_rate.values() for i, _ in group)
+    if not good:
+        return results
+    inputs: dict[str, np.ndarray] = {"meta": metadata[good]}
+    position = {i: k for k, i in enumerate(good)}
+    for fs, group in by_rate.items():
+        batch = signal_inputs(np.stack([x for _, x in group]), fs, specs)
+        for name, arr in batch.items():
+            if name not in inputs:
+                inputs[name] = np.empty((len(good), *arr.shape[1:]), dtype=np.float32)
+            inputs[name][[position[i] for i, _ in group]] = arr
+
+    for name, ckpt in models.items():
+        probs = predict_proba(ckpt, {n: inputs[n] for n in required_inputs(ckpt)}, batch_size)
+        thresholds, _ = load_thresholds(metrics_dir, name, classes)
+        for k, i in enumerate(good):
+            results[i].probabilities[name] = {c: round(float(p), 6) for c, p in zip(classes, probs[k])}
+            results[i].decisions[name] = {c: int(p >= t) for c, p, t in zip(classes, probs[k], thresholds)}
+    for i in good:
+        results[i].missing_inputs = [c for c, v in zip(METADATA_COLUMNS, metadata[i]) if math.isnan(v)]
+    return results
+
+
+def write_json(path: Path, results: list[Prediction], classes: list[str]) -> None:
+    path.write_text(json.dumps({"classes": classes, "records": [r.__dict__ for r in results]}, indent=2) + "\n")
+
+
+def write_csv(path: Path, results: list[Prediction], classes: list[str]) -> None:
+    """One row per (record, model), plus one row per failed record with its error."""
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["record", "model", *(f"{c}_prob" for c in classes), *(f"{c}_pred" for c in classes),
+                         "missing_inputs", "error"])
+        for r in results:
+            if r.error:
+                writer.writerow([r.record, "", *[""] * (2 * len(classes)), "", r.error])
+            for model, probs in r.probabilities.items():
+                writer.writerow([r.record, model, *(probs[c] for c in classes),
+                                 *(r.decisions[model][c] for c in classes), ";".join(r.missing_inputs), ""])
+
+
+def print_table(results: list[Prediction], classes: list[str]) -> None:
+    for r in results:
+        if r.error:
+            print(f"{r.record}: ERROR {r.error}")
+            continue
+        for model, probs in r.probabilities.items():
+            positive = [c for c in classes if r.decisions[model][c]]
+            cells = "  ".join(f"{c} {probs[c]:.3f}" for c in classes)
+            print(f"{r.record} [{model}] {cells}  -> {', '.join(positive) or 'none'}")
+        if r.missing_inputs:
+            print(f"{r.record}: missing metadata: {', '.join(r.missing_inputs)} (predicted without them)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("records", nargs="+", help="WFDB record paths (with or without .hea) or folders")
+    parser.add_argument("--models", type=Path, default=Path("models"), help="folder with fusion.pt (and branches)")
+    parser.add_argument("--thresholds", type=Path, default=Path("metrics/eval"),
+                        help="folder with the evaluate stage's <model>.json (validation-tuned thresholds)")
+    parser.add_argument("--metadata", type=Path, help="CSV with columns record, age, sex, height, weight")
+    for col in METADATA_COLUMNS:
+        parser.add_argument(f"--{col}", type=float, help=f"{col} for every record (overrides the CSV)")
+    parser.add_argument("--all-branches", action="store_true", help="also report every branch model")
+    parser.add_argument("--json", type=Path, help="write the predictions as JSON")
+    parser.add_argument("--csv", type=Path, help="write the predictions as CSV")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        records = find_records(args.records)
+        if not records:
+            raise PipelineError(f"no WFDB record (.hea) found in {args.records}")
+        meta = read_metadata(args.metadata, records, {c: getattr(args, c) for c in METADATA_COLUMNS})
+        start = time.perf_counter()
+        results = predict_records(records, args.models, args.thresholds, meta, args.all_branches)
+        elapsed = time.perf_counter() - start
+    except PipelineError as exc:
+        log.error("%s", exc)
+        return 2
+    classes = checkpoints.load(args.models / "fusion.pt")["classes"]
+    if args.json:
+        write_json(args.json, results, classes)
+    if args.csv:
+        write_csv(args.csv, results, classes)
+    if not (args.json or args.csv):
+        print_table(results, classes)
+    failed = [r for r in results if r.error]
+    log.info("%d record(s) predicted, %d failed, %.1f records/s", len(results) - len(failed), len(failed),
+             len(results) / elapsed if elapsed else float("inf"))
+    for r in failed:
+        log.error("record %s: %s", r.record, r.error)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""A human-readable report of one run: Markdown plus PNG figures (matplotlib), written by `evaluate`.
+
+Everything in it comes from the run's own outputs (checkpoints, split summary, preprocessing
+report, training logs, test predictions), so it is reproduced with the run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import roc_curve  # noqa: E402
+
+PNG = {"metadata": {"Software": None}, "dpi": 110}  # no version stamp: same run, same bytes
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def roc_figure(path: Path, y: np.ndarray, probs: dict[str, np.ndarray], classes: list[str]) -> None:
+    """One panel per class, one ROC line per model."""
+    cols = min(len(classes), 5)
+    rows = int(np.ceil(len(classes) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
+    for i, c in enumerate(classes):
+        ax = axes[i // cols][i % cols]
+        for name, p in probs.items():
+            if 0 < y[:, i].sum() < len(y):
+                fpr, tpr, _ = roc_curve(y[:, i], p[:, i])
+                ax.plot(fpr, tpr, label=name, lw=1.2)
+        ax.plot([0, 1], [0, 1], color="grey", lw=0.6, ls=":")
+        ax.set(title=c, xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1))
+    for j in range(len(classes), rows * cols):
+        axes[j // cols][j % cols].axis("off")
+    axes[0][0].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, **PNG)
+    plt.close(fig)
+
+
+def confusion_figure(path: Path, results: dict[str, dict], classes: list[str]) -> None:
+    """2x2 confusion counts per class (columns) and model (rows), at the validation-tuned thresholds."""
+    models = list(results)
+    fig, axes = plt.subplots(len(models), len(classes), figsize=(1.9 * len(classes), 1.9 * len(models)),
+                             squeeze=False)
+    for r, m in enumerate(models):
+        for c, name in enumerate(classes):
+            pc = results[m]["per_class"][name]
+            grid = np.array([[pc["tn"], pc["fp"]], [pc["fn"], pc["tp"]]])
+            ax = axes[r][c]
+            ax.imshow(grid, cmap="Blues")
+            for (a, b), v in np.ndenumerate(grid):
+                ax.text(b, a, str(v), ha="center", va="center", fontsize=8)
+            ax.set_xticks([0, 1], ["pred -", "pred +"], fontsize=6)
+            ax.set_yticks([0, 1], ["true -", "true +"], fontsize=6)
+            if r == 0:
+                ax.set_title(name, fontsize=9)
+            if c == 0:
+                ax.set_ylabel(m, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, **PNG)
+    plt.close(fig)
+
+
+def training_figure(path: Path, logs_dir: Path, models: list[str]) -> None:
+    """Training loss and validation macro AUC per epoch, from the dvclive logs."""
+    fig, (loss_ax, auc_ax) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for m in models:
+        base = logs_dir / m / "plots" / "metrics"
+        for ax, rel, col in ((loss_ax, "train/loss.tsv", "train/loss"), (auc_ax, "val/macro_auc.tsv", "val/macro_auc")):
+            f = base / rel
+            if f.is_file():
+                d = pd.read_csv(f, sep="\t")
+                ax.plot(d["step"] + 1, d[col.split("/")[-1]] if col.split("/")[-1] in d else d.iloc[:, -1], label=m)
+    loss_ax.set(title="training loss", xlabel="epoch")
+    auc_ax.set(title="validation macro AUC", xlabel="epoch")
+    auc_ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, **PNG)
+    plt.close(fig)
+
+
+def write_report(out_dir: Path, results: dict[str, dict], classes: list[str], y_test: np.ndarray,
+                 probs_test: dict[str, np.ndarray], ckpts: dict[str, dict], split_summary: dict,
+                 preprocess_report: dict, logs_dir: Path, evaluate_params: dict) -> Path:
+    """Write out_dir/report.md and its figures; return the Markdown path."""
+    figures = out_dir / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    roc_figure(figures / "roc.png", y_test, probs_test, classes)
+    confusion_figure(figures / "confusion.png", results, classes)
+    training_figure(figures / "training.png", logs_dir, list(results))
+
+    models = list(results)
+    split_rows = [[name, str(s["records"]), str(s["patients"]), *(str(s["class_counts"][c]) for c in classes)]
+                  for name, s in split_summary.items() if isinstance(s, dict)]
+    summary_rows = [[m, f"{_fmt(r['macro_auc'])} [{_fmt(r['macro_auc_ci95_low'])}, {_fmt(r['macro_auc_ci95_high'])}]",
+                     _fmt(r["fmax"]), _fmt(r["subset_accuracy"]),
+                     *(_fmt(r["macro"][k]) for k in ("precision", "recall", "f1", "accuracy"))]
+                    for m, r in results.items()]
+    per_class = {metric: [[c, *(_fmt(results[m]["per_class"][c][metric]) for m in models)] for c in classes]
+                 for metric in ("auc", "f1", "precision", "recall", "threshold")}
+    spec = ckpts[models[0]]["input_spec"] if "input_spec" in ckpts[models[0]] else {}
+    time_spec = ckpts.get("time", {}).get("input_spec", spec)
+    freq_spec = ckpts.get("freq", {}).get("input_spec", {})
+    spec_spec = ckpts.get("spec", {}).get("input_spec", {})
+    settings = {m: ckpts[m]["training"].get("settings", {}) for m in models}
+    arch = {m: ckpts[m].get("architecture") or ckpts[m].get("head") for m in models}
+
+    md = [
+        "# Run report",
+        "",
+        f"Task **{ckpts['fusion']['task']}**, classes {', '.join(classes)}. All metrics on the **test** split; "
+        "decision thresholds tuned per class on the **validation** split (maximum F1).",
+        "",
+        "## Data",
+        "",
+        f"{preprocess_report['records_in_database']} records in the database; "
+        f"{preprocess_report['unlabelled']['count']} have no label for the task and were excluded; "
+        f"{preprocess_report['skipped']['count']} were skipped as unusable; "
+        f"{preprocess_report['records_written']} were used. Split method: `{split_summary.get('method')}`.",
+        "",
+        _table(["split", "records", "patients", *classes], split_rows),
+        "",
+        "## Results",
+        "",
+        _table(["model", "macro AUC [95% CI]", "Fmax", "subset acc.", "macro precision", "macro recall",
+                "macro F1", "macro accuracy"], summary_rows),
+        "",
+        f"Confidence intervals: percentile bootstrap over test records, {evaluate_params['bootstrap']} resamples. "
+        "Accuracy is per-class binary accuracy (macro: their mean); subset accuracy is exact match of the "
+        "whole label set; Fmax is the PTB-XL benchmark's sample-centric maximum F1.",
+        "",
+        *[part for metric, rows in per_class.items() for part in
+          (f"### Per class: {metric}", "", _table(["class", *models], rows), "")],
+        "## Figures",
+        "",
+        "ROC curves per class (test split):",
+        "",
+        "![ROC](figures/roc.png)",
+        "",
+        "Confusion counts per class and model at the validation-tuned thresholds:",
+        "",
+        "![confusion](figures/confusion.png)",
+        "",
+        "Training curves:",
+        "",
+        "![training](figures/training.png)",
+        "",
+        "## Parameters used",
+        "",
+        f"- Signal: {time_spec.get('fs')} Hz (from {time_spec.get('source_fs')} Hz records), "
+        f"band-pass {time_spec.get('bandpass')} (order {time_spec.get('bandpass_order')}), "
+        f"notch {time_spec.get('notch')}, baseline removal {time_spec.get('baseline')}.",
+        f"- FFT: log {freq_spec.get('fft_log')}, up to {freq_spec.get('fft_max_freq')} Hz. "
+        f"Spectrogram: {spec_spec.get('spectrogram_window')} window, nperseg {spec_spec.get('spectrogram_nperseg')}, "
+        f"noverlap {spec_spec.get('spectrogram_noverlap')}, log {spec_spec.get('spectrogram_log')}.",
+        "",
+        _table(["model", "architecture", "training"],
+               [[m, f"`{json.dumps(arch[m], sort_keys=True)}`",
+                 f"`{json.dumps(settings[m], sort_keys=True)}` best epoch {ckpts[m]['training'].get('best_epoch')}"]
+                for m in models]),
+        "",
+    ]
+    path = out_dir / "report.md"
+    path.write_text("\n".join(md))
+    return path
