@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from dvclive import Live
 
-from . import checkpoints
+from . import checkpoints, distributed
 from .atomic import atomic_path
 from .branch_data import SplitData, load_split
 from .cli import StageError, run_stage
@@ -55,9 +56,13 @@ def train_fusion(params: dict, split_path: Path = SPLIT, models_dir: Path = Path
                   {"params": [w for b in branches.values() for w in b.parameters()], "lr": settings.lr / 10}]
 
     out = models_dir / "fusion.pt"
+    if not distributed.context().is_main:  # other ranks train; rank 0 logs and writes
+        fit(fusion, lambda net, b: net(b), (_inputs(train), train.y), (_inputs(val), val.y), settings,
+            name="fusion", param_groups=groups)
+        return out
     with atomic_path(logs_dir / "fusion") as log_dir:
         live = Live(str(log_dir), dvcyaml=False, save_dvc_exp=False, report=None)
-        result = fit(fusion, fusion, (_inputs(train), train.y), (_inputs(val), val.y), settings, live,
+        result = fit(fusion, lambda net, b: net(b), (_inputs(train), train.y), (_inputs(val), val.y), settings, live,
                      name="fusion", param_groups=groups)
         live.end()
         training = {"settings": asdict(settings), "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
@@ -72,7 +77,12 @@ def _inputs(d: SplitData) -> dict[str, torch.Tensor]:
 
 
 def main() -> None:
-    train_fusion(load_params())
+    params = load_params()
+    code = distributed.relaunch(training_settings(params, "fusion")["nproc"], "stages.fusion", [])
+    if code is not None:
+        sys.exit(code)
+    train_fusion(params)
+    distributed.finish()
 
 
 if __name__ == "__main__":

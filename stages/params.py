@@ -84,6 +84,7 @@ TRAIN_COMMON = {
     "device": Field(str, choices=("auto", "cpu", "cuda")),
     "amp": BOOL,
     "threads": NONNEG_INT,
+    "nproc": POS_INT,
 }
 
 ARCHITECTURES = {

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from dvclive import Live
 
-from . import checkpoints
+from . import checkpoints, distributed
 from .atomic import atomic_path
 from .branch_data import input_spec, load_split, normalization_stats, read_labels
 from .cli import run_stage
@@ -36,9 +37,13 @@ def train_branch(branch: str, params: dict, split_path: Path = SPLIT, models_dir
     model.set_normalization(torch.from_numpy(mean), torch.from_numpy(std))
     as_batch = lambda d: {"x": torch.from_numpy(d.inputs[branch])}  # noqa: E731
     out = models_dir / f"{branch}.pt"
+    if not distributed.context().is_main:  # other ranks train; rank 0 logs and writes
+        fit(model, lambda net, b: net(b["x"]), (as_batch(train), train.y), (as_batch(val), val.y), settings,
+            name=branch)
+        return out
     with atomic_path(logs_dir / branch) as log_dir:
         live = Live(str(log_dir), dvcyaml=False, save_dvc_exp=False, report=None)
-        result = fit(model, lambda b: model(b["x"]), (as_batch(train), train.y), (as_batch(val), val.y),
+        result = fit(model, lambda net, b: net(b["x"]), (as_batch(train), train.y), (as_batch(val), val.y),
                      settings, live, name=branch)
         live.end()
         training = {"settings": asdict(settings), "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
@@ -52,7 +57,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("branch", choices=BRANCHES)
     args = parser.parse_args()
-    train_branch(args.branch, load_params())
+    params = load_params()
+    code = distributed.relaunch(training_settings(params, args.branch)["nproc"], "stages.train", [args.branch])
+    if code is not None:
+        sys.exit(code)
+    train_branch(args.branch, params)
+    distributed.finish()
 
 
 if __name__ == "__main__":

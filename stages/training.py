@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import distributed
 from .errors import PipelineError
 from .metrics import macro_auc, summary_at_thresholds
 
@@ -46,6 +47,7 @@ class TrainSettings:
     device: str = "auto"
     amp: bool = True
     threads: int = 0
+    nproc: int = 1
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainSettings:
@@ -124,22 +126,33 @@ def predict_logits(forward: Callable[[Batch], torch.Tensor], inputs: Batch, batc
     return torch.cat(out) if out else torch.zeros(0)
 
 
-def fit(model: nn.Module, forward: Callable[[Batch], torch.Tensor], train: tuple[Batch, np.ndarray],
+def fit(model: nn.Module, forward: Callable[[nn.Module, Batch], torch.Tensor], train: tuple[Batch, np.ndarray],
         val: tuple[Batch, np.ndarray], settings: TrainSettings, live: Any = None, name: str = "model",
         param_groups: list[dict] | None = None) -> FitResult:
-    """Train `model` (through `forward`, which maps a batch dict to logits) and return the best weights.
+    """Train `model` and return the best weights; `forward(net, batch)` maps a batch dict to logits.
 
     Selection and early stopping use validation macro AUC; `live` (dvclive.Live) receives per-epoch
     training loss and validation loss, macro AUC, and precision/recall/F1 at threshold 0.5.
+    Under torchrun, every rank draws the same global batch and trains on its shard; the shard's loss
+    is scaled so that DDP's gradient average equals the single-process gradient of the whole batch.
     """
     device = resolve_device(settings.device)
+    ctx = distributed.init(device)
+    if ctx.active and device.type == "cuda":
+        device = torch.device("cuda", ctx.local_rank)
     seed_everything(settings.seed, settings.threads)
     use_amp = settings.amp and device.type == "cuda"
     model.to(device)
+    net: nn.Module = model
+    if ctx.active:
+        if device.type == "cuda":
+            net = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
     (x_train, y_train), (x_val, y_val) = train, val
     y_train_t = torch.as_tensor(y_train, dtype=torch.float32)
-    loss_fn = nn.BCEWithLogitsLoss(
-        pos_weight=pos_weight(y_train).to(device) if settings.imbalance == "pos_weight" else None)
+    weight = pos_weight(y_train).to(device) if settings.imbalance == "pos_weight" else None
+    loss_sum = nn.BCEWithLogitsLoss(pos_weight=weight, reduction="sum")
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=weight)
     weights = sample_weights(y_train) if settings.imbalance == "oversample" else None
     groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
     optimizer = torch.optim.AdamW(groups, lr=settings.lr, weight_decay=settings.weight_decay)
@@ -147,6 +160,7 @@ def fit(model: nn.Module, forward: Callable[[Batch], torch.Tensor], train: tuple
     scheduler = _scheduler(optimizer, settings, steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     generator = torch.Generator().manual_seed(settings.seed)
+    n_classes = y_train.shape[1]
 
     # Patience only counts once the learning rate has stopped rising: stopping during a one-cycle
     # warm-up would keep a model that never saw the annealing phase.
@@ -154,12 +168,14 @@ def fit(model: nn.Module, forward: Callable[[Batch], torch.Tensor], train: tuple
     best = FitResult(copy.deepcopy(model.state_dict()), 0, -math.inf, 0)
     stale = 0
     for epoch in range(1, settings.epochs + 1):
-        model.train()
-        total, count = 0.0, 0
-        for step, idx in enumerate(epoch_batches(len(y_train), settings.batch_size, generator, weights), 1):
+        net.train()
+        total = 0.0
+        for step, batch_idx in enumerate(epoch_batches(len(y_train), settings.batch_size, generator, weights), 1):
+            idx = distributed.shard(batch_idx, ctx)
             batch, target = _take(x_train, idx, device), y_train_t[idx].to(device)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                loss = loss_fn(forward(batch).float(), target)
+                summed = loss_sum(forward(net, batch).float(), target)
+            loss = summed * ctx.world / (len(batch_idx) * n_classes)
             if not torch.isfinite(loss):
                 raise TrainingError(
                     f"{name}: the training loss became {loss.item()} at epoch {epoch}, step {step}. Try a lower "
@@ -174,22 +190,24 @@ def fit(model: nn.Module, forward: Callable[[Batch], torch.Tensor], train: tuple
             scaler.update()
             if scheduler is not None:
                 scheduler.step()
-            total += loss.item() * len(idx)
-            count += len(idx)
+            total += summed.item() / n_classes
+        total = distributed.all_sum(total, device, ctx)
 
+        # Every rank validates on the whole (small) validation split: same weights, same decision.
         model.eval()
-        logits = predict_logits(forward, x_val, settings.batch_size * 4, device, use_amp)
+        logits = predict_logits(lambda b: forward(model, b), x_val, settings.batch_size * 4, device, use_amp)
         val_loss = loss_fn(logits.to(device), torch.as_tensor(y_val, device=device)).item()
         probs = torch.sigmoid(logits).numpy()
         auc = macro_auc(y_val, probs)
-        record = {"epoch": epoch, "train_loss": total / count, "val_loss": val_loss, "val_macro_auc": auc,
+        record = {"epoch": epoch, "train_loss": total / len(y_train), "val_loss": val_loss, "val_macro_auc": auc,
                   **{f"val_{k}": v for k, v in summary_at_thresholds(y_val, probs, np.full(y_val.shape[1], 0.5)).items()
                      if k != "accuracy"},
                   "lr": optimizer.param_groups[0]["lr"]}
         best.history.append(record)
-        _log_epoch(live, record)
-        log.info("%s epoch %d: train loss %.4f, val loss %.4f, val macro AUC %.4f", name, epoch,
-                 record["train_loss"], val_loss, auc)
+        if ctx.is_main:
+            _log_epoch(live, record)
+            log.info("%s epoch %d: train loss %.4f, val loss %.4f, val macro AUC %.4f", name, epoch,
+                     record["train_loss"], val_loss, auc)
         if auc > best.best_val_macro_auc:
             best.state_dict = copy.deepcopy(model.state_dict())
             best.best_epoch, best.best_val_macro_auc, stale = epoch, auc, 0

@@ -42,7 +42,7 @@ def test_one_training_step_lowers_the_loss():
     x, y = toy_data()
     loss_fn = nn.BCEWithLogitsLoss()
     before = loss_fn(model(x["x"]), torch.from_numpy(y)).item()
-    fit(model, lambda b: model(b["x"]), (x, y), (x, y), settings(epochs=1, batch_size=64))
+    fit(model, lambda net, b: net(b["x"]), (x, y), (x, y), settings(epochs=1, batch_size=64))
     assert loss_fn(model(x["x"]), torch.from_numpy(y)).item() < before
 
 
@@ -52,7 +52,7 @@ def test_pos_weight_changes_the_loss():
     for option in ("none", "pos_weight"):
         torch.manual_seed(0)
         model = nn.Linear(6, 2)
-        results[option] = fit(model, lambda b: model(b["x"]), (x, y), (x, y), settings(epochs=1, imbalance=option))
+        results[option] = fit(model, lambda net, b: net(b["x"]), (x, y), (x, y), settings(epochs=1, imbalance=option))
     assert results["none"].history[0]["train_loss"] != pytest.approx(results["pos_weight"].history[0]["train_loss"])
 
 
@@ -62,7 +62,7 @@ def test_fit_selects_the_best_epoch_and_is_deterministic():
     for _ in range(2):
         torch.manual_seed(0)
         model = nn.Linear(6, 2)
-        r = fit(model, lambda b: model(b["x"]), (x, y), (x, y), settings(epochs=6, scheduler="onecycle"))
+        r = fit(model, lambda net, b: net(b["x"]), (x, y), (x, y), settings(epochs=6, scheduler="onecycle"))
         runs.append(r)
     assert runs[0].best_val_macro_auc == max(h["val_macro_auc"] for h in runs[0].history)
     assert all(torch.equal(runs[0].state_dict[k], runs[1].state_dict[k]) for k in runs[0].state_dict)
@@ -73,7 +73,7 @@ def test_nan_loss_stops_with_step_and_advice():
     x["x"][5, 0] = float("nan")
     model = nn.Linear(6, 2)
     with pytest.raises(TrainingError, match=r"loss became nan at epoch 1, step \d+.*lower learning rate"):
-        fit(model, lambda b: model(b["x"]), (x, y), (x, y), settings(batch_size=64))
+        fit(model, lambda net, b: net(b["x"]), (x, y), (x, y), settings(batch_size=64))
 
 
 def test_cuda_requested_without_gpu():
@@ -82,4 +82,12 @@ def test_cuda_requested_without_gpu():
     x, y = toy_data()
     model = nn.Linear(6, 2)
     with pytest.raises(TrainingError, match="no CUDA device"):
-        fit(model, lambda b: model(b["x"]), (x, y), (x, y), settings(device="cuda"))
+        fit(model, lambda net, b: net(b["x"]), (x, y), (x, y), settings(device="cuda"))
+
+
+def test_relaunch_only_when_asked_and_not_already_distributed(monkeypatch):
+    from stages import distributed
+    assert distributed.relaunch(1, "stages.train", ["meta"]) is None
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert distributed.relaunch(2, "stages.train", ["meta"]) is None  # already under torchrun
+    assert distributed.shard(torch.arange(5), distributed.Context(1, 2, 1)).tolist() == [3, 4]
