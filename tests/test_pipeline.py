@@ -107,3 +107,93 @@ def test_data_stages_over_http(serve, tmp_path):
     with h5py.File(proj / "data/processed/signals.h5") as h5:
         assert h5["signals"].shape == (491, 12, 1000)
     assert any(r.endswith("records100/00000/00001_lr.dat") for r in server.requests)
+
+
+def _metadata_csv(path, ecg_ids):
+    import pandas as pd
+    db = pd.read_csv(SAMPLE / "ptbxl_database.csv", index_col="ecg_id").loc[ecg_ids]
+    pd.DataFrame({"record": [f"{e:05d}_lr" for e in ecg_ids], "age": db["age"].to_numpy(),
+                  "sex": db["sex"].to_numpy(), "height": db["height"].to_numpy(),
+                  "weight": db["weight"].to_numpy()}).to_csv(path, index=False)
+
+
+def test_predict_matches_evaluate_on_test_records(project, tmp_path):
+    import csv as csv_module
+    from stages.predict import main as predict
+    test_ids = json.loads((project / "data/splits/split.json").read_text())["test"][:6]
+    records = [str(SAMPLE / f"records100/{(e // 1000) * 1000:05d}/{e:05d}_lr") for e in test_ids]
+    _metadata_csv(tmp_path / "meta.csv", test_ids)
+    status = predict([*records, "--models", str(project / "models"), "--thresholds", str(project / "metrics/eval"),
+                      "--metadata", str(tmp_path / "meta.csv"), "--all-branches", "--json", str(tmp_path / "p.json"),
+                      "--csv", str(tmp_path / "p.csv")])
+    assert status == 0
+    out = json.loads((tmp_path / "p.json").read_text())
+    assert out["classes"] == ["CD", "HYP", "MI", "NORM", "STTC"]
+    evaluated = {(int(r["ecg_id"]), r["model"]): r
+                 for r in csv_module.DictReader(open(project / "data/predictions/test.csv"))}
+    for eid, rec in zip(test_ids, out["records"]):
+        assert rec["error"] is None and rec["source_fs"] == 100
+        for model in MODELS:
+            for c in out["classes"]:
+                assert rec["probabilities"][model][c] == pytest.approx(float(evaluated[eid, model][f"{c}_prob"]),
+                                                                      abs=1e-4), (eid, model, c)
+                assert rec["decisions"][model][c] == int(evaluated[eid, model][f"{c}_pred"])
+    rows = list(csv_module.DictReader(open(tmp_path / "p.csv")))
+    assert len(rows) == 6 * len(MODELS) and {"record", "model", "NORM_prob", "NORM_pred"} <= set(rows[0])
+
+
+def test_predict_500hz_corrupt_and_wrong_leads(project, tmp_path, ecg_like):
+    import shutil
+    from conftest import write_record
+    from stages.predict import main as predict
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for ext in ("hea", "dat"):
+        shutil.copy(SAMPLE / f"records100/00000/00003_lr.{ext}", bad / f"00003_lr.{ext}")
+    (bad / "00003_lr.dat").write_bytes((bad / "00003_lr.dat").read_bytes()[:4000])
+    write_record(bad, "eightleads", ecg_like(100)[:, :8], 100)
+    hr = SAMPLE / "records500/00000/00001_hr"
+    status = predict([str(hr), str(bad), "--models", str(project / "models"), "--thresholds",
+                      str(project / "metrics/eval"), "--json", str(tmp_path / "p.json")])
+    assert status == 1  # some records failed
+    recs = {r["record"]: r for r in json.loads((tmp_path / "p.json").read_text())["records"]}
+    good = recs[str(hr)]
+    assert good["error"] is None and good["source_fs"] == 500 and 0 <= good["probabilities"]["fusion"]["NORM"] <= 1
+    assert good["missing_inputs"] == ["age", "sex", "height", "weight"]
+    assert "truncated" in recs[str(bad / "00003_lr")]["error"]
+    assert "12 standard leads" in recs[str(bad / "eightleads")]["error"]
+
+
+DDP_DRIVER = """
+import sys
+from pathlib import Path
+from stages import distributed
+from stages.params import load_params
+from stages.train import train_branch
+p = load_params()
+p["train"]["meta"]["dropout"] = 0.0  # no per-rank randomness: then 2 processes must equal 1
+p["train"]["common"]["epochs"] = 4
+train_branch("meta", p, models_dir=Path(sys.argv[1]), logs_dir=Path(sys.argv[2]))
+distributed.finish()
+"""
+
+
+def test_two_process_ddp_matches_one_process(project, tmp_path):
+    import subprocess
+    import sys
+    import torch
+    from pipeline_helpers import env
+    driver = tmp_path / "driver.py"
+    driver.write_text(DDP_DRIVER)
+    runs = {"single": [sys.executable, str(driver)],
+            "ddp": [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(driver)]}
+    for name, cmd in runs.items():
+        done = subprocess.run([*cmd, str(tmp_path / name), str(tmp_path / f"{name}-logs")], cwd=project, env=env(),
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    a = torch.load(tmp_path / "single/meta.pt", weights_only=True)
+    b = torch.load(tmp_path / "ddp/meta.pt", weights_only=True)
+    assert a["training"]["best_val_macro_auc"] == pytest.approx(b["training"]["best_val_macro_auc"], abs=1e-6)
+    for key, value in a["state_dict"].items():
+        assert torch.allclose(value.float(), b["state_dict"][key].float(), atol=1e-5), key
+    assert (tmp_path / "ddp-logs/meta/metrics.json").is_file()  # written once, by rank 0

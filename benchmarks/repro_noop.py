@@ -1,0 +1,61 @@
+"""Time `dvc repro` and `dvc status` with nothing changed, on full-size data (the data stages).
+
+    python benchmarks/repro_noop.py [--mirror /tmp/ptbxl-full]
+
+Builds a throw-away copy of the project pointed at a full-size mirror, runs the data stages once
+(download, preprocess, features, split: 21,799 records), then times a no-change `dvc repro split`
+and `dvc status`. Training at full size is out of reach of a CPU benchmark; the no-change check of
+the training stages costs the same hashing of their (already hashed) inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from measure import ROOT
+from mirror import FULL_SIZE, build
+
+
+def dvc(project: Path, *args: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mirror", type=Path)
+    parser.add_argument("--records", type=int, default=FULL_SIZE)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="ptbxl-noop-"))
+    try:
+        mirror = args.mirror or build(tmp / "mirror", args.records, (100,))
+        project = tmp / "project"
+        files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+        for rel in files:
+            (project / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, project / rel)
+        params = yaml.safe_load((project / "params.yaml").read_text())
+        params["download"]["source"] = str(mirror.resolve())
+        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+        first = dvc(project, "repro", "split", "features")
+        noop = [dvc(project, "repro", "split", "features") for _ in range(3)]
+        status = [dvc(project, "status") for _ in range(3)]
+        print(f"first run of the data stages: {first:.1f} s (download from a local mirror included)")
+        print(f"no-change `dvc repro`: {min(noop):.2f} s (best of 3; {', '.join(f'{t:.2f}' for t in noop)})")
+        print(f"`dvc status`: {min(status):.2f} s (best of 3; {', '.join(f'{t:.2f}' for t in status)})")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""DVC workflow on the real sample: granular reruns, determinism, metrics diff, experiments, interruptions.
+
+The tests share one project and run in file order; each leaves the project up to date.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import SAMPLE, needs_sample
+from pipeline_helpers import dvc, env, git, make_project, set_params, stages_run
+
+pytestmark = [needs_sample, pytest.mark.slow]
+BRANCH_STAGES = {"train@time", "train@freq", "train@spec", "train@meta"}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    proj = make_project(tmp_path_factory.mktemp("exp") / "proj", str(SAMPLE))
+    dvc(proj, "repro")
+    git(proj, "add", "-A")
+    git(proj, "commit", "-qm", "baseline run")
+    return proj
+
+
+@pytest.mark.parametrize("change,expected", [
+    ({"download.workers": 4}, {"download"}),
+    ({"preprocess.baseline.enabled": True},  # records.h5 is unchanged: split and train@meta do not rerun
+     {"preprocess", "features", "train@time", "train@freq", "train@spec", "fusion", "evaluate"}),
+    ({"features.spectrogram.noverlap": 32}, {"features", "train@spec", "fusion", "evaluate"}),
+    ({"split.train_folds": [1, 2, 3, 4, 5, 6, 7], "split.val_folds": [8, 9]},
+     {"split", *BRANCH_STAGES, "fusion", "evaluate"}),
+    ({"train.spec.dropout": 0.3}, {"train@spec", "fusion", "evaluate"}),
+    ({"fusion.method": "gated"}, {"fusion", "evaluate"}),
+    ({"evaluate.bootstrap": 10}, {"evaluate"}),
+])
+def test_one_change_reruns_exactly_the_stages_that_read_it(project, change, expected):
+    set_params(project, change)
+    assert stages_run(dvc(project, "repro").stdout) == expected
+
+
+def test_forced_rerun_reproduces_every_hash_in_dvc_lock(project):
+    before = yaml.safe_load((project / "dvc.lock").read_text())
+    dvc(project, "repro", "-f")
+    after = yaml.safe_load((project / "dvc.lock").read_text())
+    outs = lambda lock: {o["path"]: o.get("md5") for s in lock["stages"].values() for o in s.get("outs", [])}  # noqa: E731
+    assert outs(after) == outs(before)
+    assert {p for p in outs(before) if p.startswith("models/")} == {f"models/{m}.pt" for m in
+                                                                     ("time", "freq", "spec", "meta", "fusion")}
+
+
+def test_metrics_diff_between_two_commits(project):
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "run A", "--allow-empty")
+    set_params(project, {"train.common.seed": 7})
+    assert stages_run(dvc(project, "repro").stdout) == {*BRANCH_STAGES, "fusion", "evaluate"}
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "run B: another seed")
+    diff = json.loads(dvc(project, "metrics", "diff", "HEAD~1", "HEAD", "--json").stdout)
+    for model in ("time", "freq", "spec", "meta", "fusion"):
+        assert "macro_auc" in diff[f"metrics/eval/{model}.json"], model
+    params = json.loads(dvc(project, "params", "diff", "HEAD~1", "HEAD", "--json").stdout)
+    seed = params["params.yaml"]["train.common.seed"]
+    assert (seed["old"], seed["new"]) == (42, 7)
+
+
+def test_exp_run_with_a_list_and_exp_show(project):
+    dvc(project, "exp", "run", "-n", "ablation", "-S", "fusion.branches=[time,meta]")
+    shown = json.loads(dvc(project, "exp", "show", "--json").stdout)
+    text = json.dumps(shown)
+    assert "ablation" in text and '"branches": ["time", "meta"]' in text and "macro_auc" in text
+    assert yaml.safe_load((project / "params.yaml").read_text())["fusion"]["branches"] == ["time", "meta"]
+    git(project, "checkout", "--", ".")
+    dvc(project, "checkout")
+
+
+def test_queued_experiments(project):
+    dvc(project, "exp", "run", "--queue", "-n", "queued-seed", "-S", "evaluate.seed=3")
+    dvc(project, "queue", "start")
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        status = dvc(project, "queue", "status").stdout
+        if "queued-seed" in status and ("Success" in status or "Failed" in status):
+            break
+        time.sleep(2)
+    dvc(project, "queue", "stop", check=False)
+    assert "Success" in status, status
+    assert "queued-seed" in dvc(project, "exp", "show").stdout
+
+
+def _run_killed(project: Path, stage: str, watch: Path, sig: int) -> None:
+    """Start `dvc repro -f <stage>`, wait until it is writing (a temporary appears), then signal its group."""
+    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "-f", "-s", stage], cwd=project, env=env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(watch.glob(".*.tmp-*")):
+        time.sleep(0.02)
+    assert list(watch.glob(".*.tmp-*")), f"{stage} never started writing"
+    os.killpg(proc.pid, sig)
+    proc.wait(timeout=60)
+
+
+@pytest.mark.parametrize("stage,folder,final", [
+    ("preprocess", "data/processed", "data/processed/signals.h5"),
+    ("train@time", "metrics/train", "models/time.pt"),
+])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_killed_stage_leaves_no_partial_output(project, stage, folder, final, sig):
+    before = (project / final).read_bytes()
+    _run_killed(project, stage, project / folder, sig)
+    assert not (project / final).exists() or (project / final).read_bytes() == before
+    if sig == signal.SIGTERM:  # given the chance, the stage removes its temporaries itself
+        assert not list((project / folder).glob(".*.tmp-*"))
+    dvc(project, "repro")  # the next run completes (DVC may restore the output from its run-cache)
+    assert (project / final).read_bytes() == before
+    assert "up to date" in dvc(project, "status").stdout
+    # A SIGKILLed process cannot clean up: its temporary (never at an output path) goes the next time
+    # the stage itself runs.
+    dvc(project, "repro", "-f", "-s", stage)
+    assert not list((project / folder).glob(".*.tmp-*"))
+
+
+def test_nan_loss_keeps_the_last_good_checkpoint(project):
+    good = (project / "models/meta.pt").read_bytes()
+    set_params(project, {"train.meta.lr": 1e30, "train.common.grad_clip": 0.0})
+    done = subprocess.run([sys.executable, "-m", "stages.train", "meta"], cwd=project, env=env(),
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "training loss became" in done.stderr and "epoch 1, step" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (project / "models/meta.pt").read_bytes() == good
+    git(project, "checkout", "--", "params.yaml")
+
+
+def test_bad_params_fail_before_any_work(project):
+    set_params(project, {"train.common.lr": -1, "preprocess.bandpass.high": 80.0})
+    done = dvc(project, "repro", "-f", "-s", "preprocess", check=False)
+    assert done.returncode != 0
+    out = done.stdout + done.stderr
+    assert "preprocess.bandpass: need 0 < low < high < fs/2 = 50 Hz" in out
+    assert "train.common.lr = -1: must be a number > 0" in out
+    git(project, "checkout", "--", "params.yaml")
