@@ -230,8 +230,7 @@ def _check_tree(prefix: str, values: Any, schema: dict[str, Any], errors: list[s
             _check_value(path, values[key], spec, errors)
 
 
-def _check_consistency(p: dict[str, Any], errors: list[str]) -> None:
-    """Rules that involve more than one key."""
+def _check_filters(p: dict[str, Any], errors: list[str]) -> None:
     pre = p["preprocess"]
     nyquist = pre["fs"] / 2
     bp = pre["bandpass"]
@@ -245,11 +244,17 @@ def _check_consistency(p: dict[str, Any], errors: list[str]) -> None:
     bl = pre["baseline"]
     if bl["enabled"] and not bl["window1"] < bl["window2"]:
         errors.append("preprocess.baseline: window1 must be shorter than window2 (seconds)")
+
+
+def _check_spectrogram(p: dict[str, Any], errors: list[str]) -> None:
     spec = p["features"]["spectrogram"]
     if spec["noverlap"] >= spec["nperseg"]:
         errors.append(
             f"features.spectrogram.noverlap = {spec['noverlap']}: must be smaller than nperseg = {spec['nperseg']}"
         )
+
+
+def _check_split(p: dict[str, Any], errors: list[str]) -> None:
     sp = p["split"]
     folds = {name: set(sp[f"{name}_folds"]) for name in ("train", "val", "test")}
     for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
@@ -261,6 +266,9 @@ def _check_consistency(p: dict[str, Any], errors: list[str]) -> None:
     ratios = sp["ratios"]
     if abs(sum(ratios.values()) - 1.0) > 1e-6 or min(ratios.values()) <= 0:
         errors.append(f"split.ratios: train, val and test must be > 0 and sum to 1 (got {ratios})")
+
+
+def _check_models(p: dict[str, Any], errors: list[str]) -> None:
     if len(set(p["fusion"]["branches"])) != len(p["fusion"]["branches"]):
         errors.append(f"fusion.branches = {p['fusion']['branches']}: a branch is listed twice")
     freq = p["train"]["freq"]
@@ -270,12 +278,24 @@ def _check_consistency(p: dict[str, Any], errors: list[str]) -> None:
         )
 
 
+CROSS_KEY_RULES = (_check_filters, _check_spectrogram, _check_split, _check_models)
+
+
+def _check_consistency(p: dict[str, Any], errors: list[str]) -> None:
+    """Rules that involve more than one key; a rule whose own keys are malformed is skipped
+    (those keys are already reported), so one run lists every problem."""
+    for rule in CROSS_KEY_RULES:
+        try:
+            rule(p, errors)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError, AttributeError):
+            continue
+
+
 def validate(params: dict[str, Any]) -> dict[str, Any]:
     """Check the whole parameter tree; raise ParamError listing every problem."""
     errors: list[str] = []
     _check_tree("", params, SCHEMA, errors)
-    if not errors:
-        _check_consistency(params, errors)
+    _check_consistency(params, errors)
     if errors:
         raise ParamError("invalid params.yaml:\n  - " + "\n  - ".join(errors))
     return params

@@ -76,3 +76,14 @@ def test_unreadable_file(tmp_path):
         load_params(bad)
     with pytest.raises(ParamError, match="not found"):
         load_params(tmp_path / "missing.yaml")
+
+
+def test_all_problems_are_listed_at_once():
+    p = broken("train.common.lr", -1)
+    p["preprocess"]["bandpass"]["high"] = 80.0
+    p["split"]["val_folds"] = "nine"
+    with pytest.raises(ParamError) as err:
+        validate(p)
+    message = str(err.value)
+    assert "train.common.lr = -1" in message and "preprocess.bandpass: need" in message
+    assert "split.val_folds = 'nine': expected a list" in message
