@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+from collections import deque
 from typing import Callable, Iterable, Iterator
 
 
@@ -25,10 +26,21 @@ class ChunkPool:
         return self
 
     def imap(self, fn: Callable, jobs: Iterable) -> Iterator:
-        """Results in job order; at most a few chunks are in flight, so memory stays bounded."""
+        """Results in job order, with at most two chunks per worker in flight.
+
+        Pool.imap alone has no back-pressure: when the consumer (the HDF5 writer) is slower than the
+        workers, finished chunks pile up in memory. A bounded window keeps memory flat.
+        """
         if self.pool is None:
-            return map(fn, jobs)
-        return self.pool.imap(fn, jobs)
+            yield from map(fn, jobs)
+            return
+        window: deque = deque()
+        for job in jobs:
+            window.append(self.pool.apply_async(fn, (job,)))
+            if len(window) >= 2 * self.workers:
+                yield window.popleft().get()
+        while window:
+            yield window.popleft().get()
 
     def __exit__(self, *exc: object) -> bool:
         if self.pool is not None:
