@@ -38,8 +38,9 @@ def build(dest: Path, n_records: int = FULL_SIZE, rates: tuple[int, ...] = (100,
     for new_id in range(1, n_records + 1):
         src = db.iloc[(new_id - 1) % len(db)].copy()
         src["ecg_id"] = new_id
-        src["patient_id"] = float(100000 + (new_id - 1) // 2)  # two records per patient, as in PTB-XL on average
-        src["strat_fold"] = (new_id - 1) % 10 + 1
+        patient = (new_id - 1) // 2  # two records per patient, about PTB-XL's average
+        src["patient_id"] = float(100000 + patient)
+        src["strat_fold"] = patient % 10 + 1  # folds hold whole patients, as in PTB-XL
         folder = f"{(new_id // 1000) * 1000:05d}"
         for rate, column, suffix in ((100, "filename_lr", "lr"), (500, "filename_hr", "hr")):
             name = f"records{rate}/{folder}/{new_id:05d}_{suffix}"

@@ -26,7 +26,9 @@ from mirror import FULL_SIZE, build
 
 def dvc(project: Path, *args: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"dvc {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     return time.perf_counter() - start
 
 

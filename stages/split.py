@@ -26,7 +26,11 @@ def main() -> None:
         split = split_by_folds(strat_fold, p["train_folds"], p["val_folds"], p["test_folds"])
     else:
         split = split_stratified(labels, patient_id, p["ratios"], p["seed"])
-    check_disjoint_patients(split, patient_id)
+    try:
+        check_disjoint_patients(split, patient_id)
+    except ValueError as exc:
+        raise StageError(f"{exc}: the split would leak a patient between splits. With strat_fold this means "
+                         "ptbxl_database.csv puts one patient in two folds; use split.method: stratified") from None
     for name in SPLITS:
         if split[name].size == 0:
             raise StageError(f"split '{name}' is empty with split.method = {p['method']}; check split.{name}_folds "
