@@ -1,6 +1,7 @@
 """The download against a real HTTP server on 127.0.0.1 (and a local folder): verify, retry, resume, fail clearly."""
 
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -80,8 +81,9 @@ def test_resume_does_not_fetch_verified_files_again(mini_mirror, serve, tmp_path
     assert len(refetched) == summary["fetched"] < summary["files"] - 3
 
 
-def test_killed_download_resumes(mini_mirror, serve, tmp_path):
-    """SIGKILL the download stage mid-transfer; the rerun completes and skips what was verified."""
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_killed_download_resumes(mini_mirror, serve, tmp_path, sig):
+    """Kill the download stage mid-transfer; the rerun completes and skips what was verified."""
     server = serve(mini_mirror)
     server.slow_down(0.05)
     project = tmp_path / "proj"
@@ -94,8 +96,10 @@ def test_killed_download_resumes(mini_mirror, serve, tmp_path):
     deadline = time.time() + 30
     while time.time() < deadline and len([r for r in server.requests if r.endswith(".dat")]) < 5:
         time.sleep(0.01)
-    proc.kill()
+    proc.send_signal(sig)
     proc.wait()
+    if sig == signal.SIGTERM:  # a terminated run removes its partial transfers itself
+        assert not list((project / "data").rglob("*.part"))
     assert not (project / "data/raw").exists()  # nothing half-done at the output path
     before = len(server.requests)
     done = subprocess.run([sys.executable, "-m", "stages.download"], cwd=project,

@@ -118,3 +118,13 @@ def test_features_axes_and_determinism(raw, tmp_path):
         assert s["frequency_hz"][1] == pytest.approx(100 / 64)
         assert np.array_equal(f["ecg_id"][...], sig["ecg_id"][...])
         assert f.attrs["fft_max_freq"] == 40.0 and s.attrs["spectrogram_nperseg"] == 64
+
+
+def test_wrong_number_of_samples_is_named(raw, tmp_path, ecg_like):
+    from conftest import write_record
+    folder = raw / "records100" / "00000"
+    for ext in ("hea", "dat"):
+        (folder / f"00004_lr.{ext}").unlink()
+    write_record(folder, "00004_lr", ecg_like(100, seconds=5), 100)  # 5 s instead of 10 s
+    with pytest.raises(RecordError, match=r"00004_lr.*500 samples per lead, expected 1000"):
+        run(raw, tmp_path / "p")
