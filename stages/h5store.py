@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import h5py
 import numpy as np
@@ -56,18 +56,3 @@ def get_attr(obj: h5py.HLObject, key: str) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def read_rows(path: Path, name: str, rows: Iterable[int] | None = None) -> np.ndarray:
-    """Read whole dataset `name`, or the given rows (sorted order is fastest)."""
-    with h5py.File(path, "r") as h5:
-        ds = h5[name]
-        if rows is None:
-            return ds[...]
-        rows = np.asarray(list(rows), dtype=np.int64)
-        if rows.size == 0:
-            return np.zeros((0, *ds.shape[1:]), dtype=ds.dtype)
-        order = np.argsort(rows)
-        out = np.empty((rows.size, *ds.shape[1:]), dtype=ds.dtype)
-        out[order] = ds[rows[order]] if np.all(np.diff(rows[order]) > 0) else np.stack([ds[r] for r in rows[order]])
-        return out

@@ -1,6 +1,5 @@
 """Each model's forward pass on real-shaped input, the fusion variants and checkpoint round trips."""
 
-import copy
 
 import pytest
 import torch
