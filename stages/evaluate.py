@@ -12,9 +12,9 @@ import numpy as np
 from . import checkpoints
 from .atomic import atomic_path, write_json
 from .branch_data import load_split
-from .cli import run_stage
+from .cli import StageError, run_stage
 from .evaluation import confusion_rows, curve_rows, score
-from .inference import predict_proba, required_inputs
+from .inference import Predictor
 from .params import BRANCHES, load_params
 from .report import write_report
 
@@ -41,9 +41,9 @@ def evaluate(params: dict, split_path: Path = SPLIT, models_dir: Path = MODELS, 
     probs_val, probs_test, results = {}, {}, {}
     for name, ckpt in ckpts.items():
         if ckpt["classes"] != classes:
-            raise RuntimeError(f"{models_dir / name}.pt predicts {ckpt['classes']}, fusion {classes}; rerun `dvc repro`")
-        probs_val[name] = predict_proba(ckpt, {n: val.inputs[n] for n in required_inputs(ckpt)}, p["batch_size"])
-        probs_test[name] = predict_proba(ckpt, {n: test.inputs[n] for n in required_inputs(ckpt)}, p["batch_size"])
+            raise StageError(f"{models_dir / name}.pt predicts {ckpt['classes']}, fusion {classes}; rerun `dvc repro`")
+        predictor = Predictor(ckpt, p["batch_size"])
+        probs_val[name], probs_test[name] = predictor(val.inputs), predictor(test.inputs)
         results[name] = score(test.y, probs_test[name], val.y, probs_val[name], classes, p["bootstrap"], p["seed"])
         r = results[name]
         log.info("%-6s test macro AUC %.4f [%.4f, %.4f]  Fmax %.4f  F1 %.4f", name, r["macro_auc"],

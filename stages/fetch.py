@@ -173,16 +173,17 @@ def fetch_ptbxl(location: str, dest: Path, sampling_rate: int = 100, workers: in
     fetch_file(source, CHECKSUMS, stage, None, retries, timeout, backoff)
     sums = parse_checksums(stage / CHECKSUMS)
     meta_files = [DATABASE, STATEMENTS]
-    for rel in meta_files:
-        _require_listed(rel, sums)
-        fetch_file(source, rel, stage, sums[rel], retries, timeout, backoff)
-    wanted = meta_files + record_files(stage / DATABASE, sampling_rate)
-    for rel in wanted:
-        _require_listed(rel, sums)
-
     fetched = 0
-    with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(total=len(wanted), desc="download", unit="file") as bar:
-        futures = [pool.submit(fetch_file, source, rel, stage, sums[rel], retries, timeout, backoff) for rel in wanted]
+    for rel in meta_files:  # first: the database says which records to fetch
+        _require_listed(rel, sums)
+        fetched += fetch_file(source, rel, stage, sums[rel], retries, timeout, backoff)
+    records = record_files(stage / DATABASE, sampling_rate)
+    for rel in records:
+        _require_listed(rel, sums)
+    wanted = meta_files + records
+
+    with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(total=len(records), desc="download", unit="file") as bar:
+        futures = [pool.submit(fetch_file, source, rel, stage, sums[rel], retries, timeout, backoff) for rel in records]
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)

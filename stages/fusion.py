@@ -8,15 +8,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from dvclive import Live
 
 from . import checkpoints, distributed
-from .atomic import atomic_path
 from .branch_data import SplitData, load_split
 from .cli import StageError, run_stage
 from .models import FusionHead, FusionModel
 from .params import load_params, training_settings
 from .training import TrainSettings, fit
+from .training_log import training_log
 
 SPLIT = Path("data/splits/split.json")
 
@@ -56,15 +55,11 @@ def train_fusion(params: dict, split_path: Path = SPLIT, models_dir: Path = Path
                   {"params": [w for b in branches.values() for w in b.parameters()], "lr": settings.lr / 10}]
 
     out = models_dir / "fusion.pt"
-    if not distributed.context().is_main:  # other ranks train; rank 0 logs and writes
-        fit(fusion, lambda net, b: net(b), (_inputs(train), train.y), (_inputs(val), val.y), settings,
-            name="fusion", param_groups=groups)
-        return out
-    with atomic_path(logs_dir / "fusion") as log_dir:
-        live = Live(str(log_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+    with training_log(logs_dir / "fusion") as live:
         result = fit(fusion, lambda net, b: net(b), (_inputs(train), train.y), (_inputs(val), val.y), settings, live,
                      name="fusion", param_groups=groups)
-        live.end()
+        if live is None:  # not rank 0: nothing to write
+            return out
         training = {"settings": asdict(settings), "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
                     "best_val_macro_auc": result.best_val_macro_auc, "branches": names}
         checkpoints.save(checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first["task"], training),

@@ -7,7 +7,6 @@ writes never record timestamps, so the same inputs give byte-identical files (DV
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import h5py

@@ -14,16 +14,24 @@ def required_inputs(ckpt: dict) -> list[str]:
     return list(ckpt["branches"]) if ckpt["kind"] == "fusion" else [ckpt["branch"]]
 
 
+class Predictor:
+    """A checkpoint's model, built once, mapping inputs (branch name -> array; extra branches ignored)
+    to per-class probabilities (n, C)."""
+
+    def __init__(self, ckpt: dict, batch_size: int = 256, device: str = "auto"):
+        self.device = resolve_device(device)
+        self.model = model_from_checkpoint(ckpt).to(self.device)
+        self.names = required_inputs(ckpt)
+        self.batch_size = batch_size
+        fusion = ckpt["kind"] == "fusion"
+        self.forward = self.model if fusion else (lambda b: self.model(b[self.names[0]]))
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        batch = {n: torch.from_numpy(np.ascontiguousarray(inputs[n], dtype=np.float32)) for n in self.names}
+        logits = predict_logits(self.forward, batch, self.batch_size, self.device)
+        return torch.sigmoid(logits).numpy().astype(np.float64)
+
+
 def predict_proba(ckpt: dict, inputs: dict[str, np.ndarray], batch_size: int = 256, device: str = "auto") -> np.ndarray:
     """Per-class probabilities (n, C) for the rows of `inputs` (branch name -> array)."""
-    model = model_from_checkpoint(ckpt)
-    dev = resolve_device(device)
-    model.to(dev)
-    names = required_inputs(ckpt)
-    batch = {n: torch.from_numpy(np.ascontiguousarray(inputs[n], dtype=np.float32)) for n in names}
-    if ckpt["kind"] == "fusion":
-        forward = model
-    else:
-        forward = lambda b: model(b[names[0]])  # noqa: E731
-    logits = predict_logits(forward, batch, batch_size, dev)
-    return torch.sigmoid(logits).numpy().astype(np.float64)
+    return Predictor(ckpt, batch_size, device)(inputs)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import checkpoints
 from .errors import PipelineError
-from .inference import predict_proba, required_inputs
+from .inference import predict_proba
 from .inputs import signal_inputs
 from .labels import AGE_CAP, METADATA_COLUMNS
 from .records import RecordError, read_record
@@ -59,15 +59,15 @@ def find_records(paths: list[str]) -> list[Path]:
     return found
 
 
-def load_thresholds(metrics_dir: Path, model: str, classes: list[str]) -> tuple[np.ndarray, str]:
+def load_thresholds(metrics_dir: Path, model: str, classes: list[str]) -> np.ndarray:
     """Validation-tuned thresholds of a model, or 0.5 (and a note) when evaluate has not run."""
     path = metrics_dir / f"{model}.json"
     if path.is_file():
         per_class = json.loads(path.read_text())["per_class"]
         if list(per_class) == classes:
-            return np.array([per_class[c]["threshold"] for c in classes]), str(path)
+            return np.array([per_class[c]["threshold"] for c in classes])
     log.warning("no thresholds for %s in %s; using 0.5 for every class", model, path)
-    return np.full(len(classes), 0.5), "default 0.5"
+    return np.full(len(classes), 0.5)
 
 
 def read_metadata(path: Path | None, records: list[Path], overrides: dict[str, float | None]) -> np.ndarray:
@@ -98,16 +98,14 @@ def read_metadata(path: Path | None, records: list[Path], overrides: dict[str, f
 
 
 def predict_records(records: list[Path], models_dir: Path, metrics_dir: Path, metadata: np.ndarray,
-                    all_branches: bool = False, batch_size: int = 256) -> list[Prediction]:
-    """Predict every record; unusable records carry an error instead of probabilities."""
+                    all_branches: bool = False, batch_size: int = 256) -> tuple[list[Prediction], list[str]]:
+    """Predict every record (and return the class names); unusable records carry an error instead."""
     fusion = checkpoints.load(models_dir / "fusion.pt")
     models = {"fusion": fusion}
     if all_branches:
         models.update({b: checkpoints.load(models_dir / f"{b}.pt") for b in BRANCHES})
     specs = {b: c["input_spec"] for b, c in fusion["branches"].items()}
-    for name, ckpt in models.items():
-        if ckpt["kind"] == "branch":
-            specs[name] = ckpt["input_spec"]
+    specs.update({name: c["input_spec"] for name, c in models.items() if c["kind"] == "branch"})
     classes = fusion["classes"]
     duration = max(float(s.get("duration_s", 10)) for s in specs.values())
     results = [Prediction(str(r)) for r in records]
@@ -125,7 +123,7 @@ def predict_records(records: list[Path], models_dir: Path, metrics_dir: Path, me
 
     good = sorted(i for group in by_rate.values() for i, _ in group)
     if not good:
-        return results
+        return results, classes
     inputs: dict[str, np.ndarray] = {"meta": metadata[good]}
     position = {i: k for k, i in enumerate(good)}
     for fs, group in by_rate.items():
@@ -136,14 +134,14 @@ def predict_records(records: list[Path], models_dir: Path, metrics_dir: Path, me
             inputs[name][[position[i] for i, _ in group]] = arr
 
     for name, ckpt in models.items():
-        probs = predict_proba(ckpt, {n: inputs[n] for n in required_inputs(ckpt)}, batch_size)
-        thresholds, _ = load_thresholds(metrics_dir, name, classes)
+        probs = predict_proba(ckpt, inputs, batch_size)
+        thresholds = load_thresholds(metrics_dir, name, classes)
         for k, i in enumerate(good):
             results[i].probabilities[name] = {c: round(float(p), 6) for c, p in zip(classes, probs[k])}
             results[i].decisions[name] = {c: int(p >= t) for c, p, t in zip(classes, probs[k], thresholds)}
     for i in good:
         results[i].missing_inputs = [c for c, v in zip(METADATA_COLUMNS, metadata[i]) if math.isnan(v)]
-    return results
+    return results, classes
 
 
 def write_json(path: Path, results: list[Prediction], classes: list[str]) -> None:
@@ -197,12 +195,11 @@ def main(argv: list[str] | None = None) -> int:
             raise PipelineError(f"no WFDB record (.hea) found in {args.records}")
         meta = read_metadata(args.metadata, records, {c: getattr(args, c) for c in METADATA_COLUMNS})
         start = time.perf_counter()
-        results = predict_records(records, args.models, args.thresholds, meta, args.all_branches)
+        results, classes = predict_records(records, args.models, args.thresholds, meta, args.all_branches)
         elapsed = time.perf_counter() - start
     except PipelineError as exc:
         log.error("%s", exc)
         return 2
-    classes = checkpoints.load(args.models / "fusion.pt")["classes"]
     if args.json:
         write_json(args.json, results, classes)
     if args.csv:

@@ -79,11 +79,10 @@ def training_figure(path: Path, logs_dir: Path, models: list[str]) -> None:
     fig, (loss_ax, auc_ax) = plt.subplots(1, 2, figsize=(10, 3.5))
     for m in models:
         base = logs_dir / m / "plots" / "metrics"
-        for ax, rel, col in ((loss_ax, "train/loss.tsv", "train/loss"), (auc_ax, "val/macro_auc.tsv", "val/macro_auc")):
-            f = base / rel
-            if f.is_file():
-                d = pd.read_csv(f, sep="\t")
-                ax.plot(d["step"] + 1, d[col.split("/")[-1]] if col.split("/")[-1] in d else d.iloc[:, -1], label=m)
+        for ax, rel in ((loss_ax, "train/loss.tsv"), (auc_ax, "val/macro_auc.tsv")):
+            if (base / rel).is_file():
+                d = pd.read_csv(base / rel, sep="\t")  # columns: step, <metric>
+                ax.plot(d["step"] + 1, d[d.columns[-1]], label=m)
     loss_ax.set(title="training loss", xlabel="epoch")
     auc_ax.set(title="validation macro AUC", xlabel="epoch")
     auc_ax.legend(fontsize=7)
@@ -111,8 +110,7 @@ def write_report(out_dir: Path, results: dict[str, dict], classes: list[str], y_
                     for m, r in results.items()]
     per_class = {metric: [[c, *(_fmt(results[m]["per_class"][c][metric]) for m in models)] for c in classes]
                  for metric in ("auc", "f1", "precision", "recall", "threshold")}
-    spec = ckpts[models[0]]["input_spec"] if "input_spec" in ckpts[models[0]] else {}
-    time_spec = ckpts.get("time", {}).get("input_spec", spec)
+    time_spec = ckpts.get("time", {}).get("input_spec", {})
     freq_spec = ckpts.get("freq", {}).get("input_spec", {})
     spec_spec = ckpts.get("spec", {}).get("input_spec", {})
     settings = {m: ckpts[m]["training"].get("settings", {}) for m in models}

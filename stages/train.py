@@ -9,15 +9,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from dvclive import Live
 
 from . import checkpoints, distributed
-from .atomic import atomic_path
 from .branch_data import input_spec, load_split, normalization_stats, read_labels
 from .cli import run_stage
 from .models import build_branch
 from .params import BRANCHES, architecture, load_params, training_settings
 from .training import TrainSettings, fit
+from .training_log import training_log
 
 SPLIT = Path("data/splits/split.json")
 
@@ -37,15 +36,11 @@ def train_branch(branch: str, params: dict, split_path: Path = SPLIT, models_dir
     model.set_normalization(torch.from_numpy(mean), torch.from_numpy(std))
     as_batch = lambda d: {"x": torch.from_numpy(d.inputs[branch])}  # noqa: E731
     out = models_dir / f"{branch}.pt"
-    if not distributed.context().is_main:  # other ranks train; rank 0 logs and writes
-        fit(model, lambda net, b: net(b["x"]), (as_batch(train), train.y), (as_batch(val), val.y), settings,
-            name=branch)
-        return out
-    with atomic_path(logs_dir / branch) as log_dir:
-        live = Live(str(log_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+    with training_log(logs_dir / branch) as live:
         result = fit(model, lambda net, b: net(b["x"]), (as_batch(train), train.y), (as_batch(val), val.y),
                      settings, live, name=branch)
-        live.end()
+        if live is None:  # not rank 0: nothing to write
+            return out
         training = {"settings": asdict(settings), "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
                     "best_val_macro_auc": result.best_val_macro_auc, "train_records": len(train.y)}
         ckpt = checkpoints.branch_checkpoint(branch, model, arch, classes, labels.task, input_spec(branch), training)

@@ -29,6 +29,15 @@ class BranchModel(nn.Module):
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std
 
+    def set_train_crop(self, train_crop: float, length: int) -> None:
+        """Train on random windows of `train_crop` of the last axis (`length` steps); 1 = off."""
+        self.crop_length = max(1, int(round(train_crop * length)))
+
+    def crop_for_training(self, x: torch.Tensor) -> torch.Tensor:
+        """The augmentation crop, in training mode only (the models are fully convolutional)."""
+        length = getattr(self, "crop_length", x.shape[-1])
+        return random_crop(x, length) if self.training and length < x.shape[-1] else x
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -47,3 +56,8 @@ def random_crop(x: torch.Tensor, length: int) -> torch.Tensor:
     offsets = torch.randint(0, x.shape[-1] - length + 1, (x.shape[0], *lead_dims, 1), device=x.device)
     index = offsets + torch.arange(length, device=x.device)
     return x.gather(-1, index.expand(*x.shape[:-1], length))
+
+
+def avg_max_pool(h: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Global average and max pooling over `dim`, concatenated along the channels."""
+    return torch.cat([h.mean(dim=dim), h.amax(dim=dim)], dim=1)

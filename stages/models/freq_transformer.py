@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import BranchModel, embedding_mlp
+from .base import BranchModel, avg_max_pool, embedding_mlp
 
 
 class FreqTransformer(BranchModel):
@@ -37,4 +37,4 @@ class FreqTransformer(BranchModel):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         h = self.frontend(self.normalize(x)).transpose(1, 2)  # (B, seq, d_model)
         h = self.norm(self.encoder(h + self.position))
-        return self.project(torch.cat([h.mean(dim=1), h.amax(dim=1)], dim=1))
+        return self.project(avg_max_pool(h, dim=1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import BranchModel, embedding_mlp, random_crop
+from .base import BranchModel, avg_max_pool, embedding_mlp
 
 
 def conv_block(c_in: int, c_out: int, kernel_size: int) -> nn.Sequential:
@@ -28,7 +28,7 @@ class SpecCNN(BranchModel):
                  embedding_dim: int, dropout: float, train_crop: float = 1.0):
         leads, n_freq, n_frames = input_shape
         super().__init__(input_shape, (leads, n_freq, 1), embedding_dim, n_classes)
-        self.crop_length = max(1, int(round(train_crop * n_frames)))
+        self.set_train_crop(train_crop, n_frames)
         blocks, c_in = [], leads
         for c_out in channels:
             blocks.append(conv_block(c_in, c_out, kernel_size))
@@ -37,7 +37,5 @@ class SpecCNN(BranchModel):
         self.project = embedding_mlp(2 * c_in, embedding_dim, dropout)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and self.crop_length < x.shape[-1]:
-            x = random_crop(x, self.crop_length)
-        h = self.features(self.normalize(x)).flatten(2)
-        return self.project(torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1))
+        h = self.features(self.normalize(self.crop_for_training(x))).flatten(2)
+        return self.project(avg_max_pool(h))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import BranchModel, embedding_mlp, random_crop
+from .base import BranchModel, avg_max_pool, embedding_mlp
 
 
 class ResBlock1d(nn.Module):
@@ -42,7 +42,7 @@ class TimeCNN(BranchModel):
                  kernel_size: int, embedding_dim: int, dropout: float, train_crop: float = 1.0):
         leads = input_shape[0]
         super().__init__(input_shape, (leads, 1), embedding_dim, n_classes)
-        self.crop_length = max(1, int(round(train_crop * input_shape[1])))
+        self.set_train_crop(train_crop, input_shape[1])
         layers: list[nn.Module] = [
             nn.Conv1d(leads, channels[0], kernel_size, padding=kernel_size // 2, bias=False),
             nn.BatchNorm1d(channels[0]),
@@ -57,8 +57,4 @@ class TimeCNN(BranchModel):
         self.project = embedding_mlp(2 * c_in, embedding_dim, dropout)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and self.crop_length < x.shape[-1]:
-            x = random_crop(x, self.crop_length)
-        h = self.features(self.normalize(x))
-        pooled = torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1)
-        return self.project(pooled)
+        return self.project(avg_max_pool(self.features(self.normalize(self.crop_for_training(x)))))

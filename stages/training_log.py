@@ -1,0 +1,24 @@
+"""The per-epoch training log (dvclive), written by rank 0 only and renamed into place when training succeeds."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from dvclive import Live
+
+from . import distributed
+from .atomic import atomic_path
+
+
+@contextmanager
+def training_log(log_dir: Path) -> Iterator[Live | None]:
+    """A dvclive Live on rank 0 (None on other ranks, which train but neither log nor write outputs)."""
+    if not distributed.context().is_main:
+        yield None
+        return
+    with atomic_path(log_dir) as tmp:
+        live = Live(str(tmp), dvcyaml=False, save_dvc_exp=False, report=None)
+        yield live
+        live.end()
