@@ -66,7 +66,7 @@ def test_branch_overrides_common_settings():
     p = copy.deepcopy(DEFAULTS)
     p["train"]["spec"]["lr"] = 0.0005
     assert training_settings(validate(p), "spec")["lr"] == 0.0005
-    assert training_settings(p, "time")["lr"] == p["train"]["common"]["lr"]
+    assert training_settings(p, "freq")["lr"] == p["train"]["common"]["lr"]
 
 
 def test_unreadable_file(tmp_path):
