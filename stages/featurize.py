@@ -28,14 +28,14 @@ def _featurize_chunk(job: tuple[str, int, int, float, FFTSettings, SpectrogramSe
 def featurize(signals_path: Path, fft_path: Path, spec_path: Path, fft_settings: FFTSettings,
               spec_settings: SpectrogramSettings, workers: int = 0, chunk_size: int = 256,
               compression: str = "none") -> None:
-    """Write fft.h5 (N, 12, F) and spectrogram.h5 (N, 12, F', T') with their axes and the ecg_id order."""
+    """Write fft.h5 (N, 12, F) and spectrogram.h5 (N, 12 or 36, F', T') with their axes and the ecg_id order."""
     with h5py.File(signals_path, "r") as h5:
         n, leads, n_samples = h5["signals"].shape
         fs = float(h5.attrs["fs"])
         ecg_id = h5["ecg_id"][...]
         signal_attrs = {k: h5store.get_attr(h5, k) for k in h5.attrs}
     freqs_fft = fft_axis(n_samples, fs, fft_settings)
-    freqs_spec, times_spec, _ = spectrogram(np.zeros((1, n_samples), np.float32), fs, spec_settings)
+    freqs_spec, times_spec, probe = spectrogram(np.zeros((1, leads, n_samples), np.float32), fs, spec_settings)
     jobs = [(str(signals_path), s, min(s + chunk_size, n), fs, fft_settings, spec_settings)
             for s in range(0, n, chunk_size)]
     log.info("features for %d records: FFT %d bins (0-%g Hz), spectrogram %d x %d", n, freqs_fft.size,
@@ -43,8 +43,7 @@ def featurize(signals_path: Path, fft_path: Path, spec_path: Path, fft_settings:
     with atomic_path(fft_path) as fft_tmp, atomic_path(spec_path) as spec_tmp, \
             h5py.File(fft_tmp, "w") as fft_h5, h5py.File(spec_tmp, "w") as spec_h5:
         fft_ds = h5store.create_record_dataset(fft_h5, "fft", (leads, freqs_fft.size), np.float32, compression)
-        spec_ds = h5store.create_record_dataset(spec_h5, "spectrogram", (leads, freqs_spec.size, times_spec.size),
-                                                np.float32, compression)
+        spec_ds = h5store.create_record_dataset(spec_h5, "spectrogram", probe.shape[1:], np.float32, compression)
         with ChunkPool(workers, len(jobs)) as pool, tqdm(total=n, desc="features", unit="rec") as bar:
             for fft_block, spec_block in pool.imap(_featurize_chunk, jobs):
                 h5store.append(fft_ds, fft_block)

@@ -34,7 +34,8 @@ def fft_settings(spec: dict) -> FFTSettings:
 
 def spectrogram_settings(spec: dict) -> SpectrogramSettings:
     return SpectrogramSettings(window=str(spec["spectrogram_window"]), nperseg=int(spec["spectrogram_nperseg"]),
-                               noverlap=int(spec["spectrogram_noverlap"]), log=bool(spec["spectrogram_log"]))
+                               noverlap=int(spec["spectrogram_noverlap"]), log=bool(spec["spectrogram_log"]),
+                               phase=bool(spec.get("spectrogram_phase", False)))  # absent before the option
 
 
 def signal_inputs(raw: np.ndarray, raw_fs: int, specs: dict[str, dict]) -> dict[str, np.ndarray]:

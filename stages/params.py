@@ -153,6 +153,7 @@ SCHEMA: dict[str, Any] = {
             "nperseg": Field(int, min=4),
             "noverlap": NONNEG_INT,
             "log": BOOL,
+            "phase": BOOL,
         },
         "workers": NONNEG_INT,
         "chunk_size": POS_INT,

@@ -24,12 +24,17 @@ class FFTSettings:
 
 @dataclass(frozen=True)
 class SpectrogramSettings:
-    """STFT per lead (scipy.signal.spectrogram, PSD), optionally in dB."""
+    """STFT per lead (scipy.signal.spectrogram, PSD), optionally in dB, optionally with phase channels.
+
+    Power is blind to the sign of the signal; `phase` adds the cosine and sine of each bin's STFT
+    phase, which flip with the polarity of Q waves and ST deviations.
+    """
 
     window: str = "hann"
     nperseg: int = 64
     noverlap: int = 48
     log: bool = True
+    phase: bool = False
 
     def as_attrs(self) -> dict:
         return {f"spectrogram_{k}": v for k, v in asdict(self).items()}
@@ -52,14 +57,22 @@ def fft_magnitude(x: np.ndarray, fs: float, settings: FFTSettings) -> np.ndarray
 
 
 def spectrogram(x: np.ndarray, fs: float, settings: SpectrogramSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Frequencies (Hz), frame centre times (s) and the (..., F, T') power spectrogram of x (..., T)."""
+    """Frequencies (Hz), frame centre times (s) and the (..., L, F, T') spectrogram of x (..., L, T).
+
+    Without phase, the L channels are the leads' power. With phase, 3L channels: power, then the
+    cosine, then the sine of the phase (0 in bins whose power is at the numerical floor, where the
+    phase is rounding noise).
+    """
     if settings.nperseg > x.shape[-1]:
         raise ValueError(f"features.spectrogram.nperseg = {settings.nperseg} is longer than the signal "
                          f"({x.shape[-1]} samples); lower it")
-    freqs, times, power = signal.spectrogram(
-        x, fs=fs, window=settings.window, nperseg=settings.nperseg, noverlap=settings.noverlap,
-        axis=-1, scaling="density", mode="psd",
-    )
-    if settings.log:
-        power = 10.0 * np.log10(power + POWER_EPS)
-    return freqs, times, power.astype(np.float32)
+    stft = dict(fs=fs, window=settings.window, nperseg=settings.nperseg, noverlap=settings.noverlap, axis=-1)
+    freqs, times, power = signal.spectrogram(x, scaling="density", mode="psd", **stft)
+    out = 10.0 * np.log10(power + POWER_EPS) if settings.log else power
+    if settings.phase:
+        if x.ndim < 2:
+            raise ValueError("phase channels need a lead axis: pass x as (..., leads, samples)")
+        z = signal.spectrogram(x, mode="complex", **stft)[2]
+        unit = np.where(power > POWER_EPS, z / np.maximum(np.abs(z), np.finfo(z.real.dtype).tiny), 0)
+        out = np.concatenate([out, unit.real, unit.imag], axis=-3)
+    return freqs, times, out.astype(np.float32)

@@ -120,6 +120,25 @@ def test_features_axes_and_determinism(raw, tmp_path):
         assert f.attrs["fft_max_freq"] == 40.0 and s.attrs["spectrogram_nperseg"] == 64
 
 
+def test_phase_spectrogram_written_and_rebuilt_for_prediction(raw, tmp_path):
+    """With phase, spectrogram.h5 has 36 channels, and predict's inputs (from the checkpoint's input spec) match."""
+    from stages.branch_data import input_spec
+    from stages.inputs import signal_inputs
+    run(raw, tmp_path / "p")
+    spec_s = SpectrogramSettings(nperseg=64, noverlap=48, phase=True)
+    featurize(tmp_path / "p/signals.h5", tmp_path / "f/fft.h5", tmp_path / "f/spec.h5", FFTSettings(), spec_s,
+              workers=1, chunk_size=4)
+    spec = input_spec("spec", {"spec": (tmp_path / "f/spec.h5", "spectrogram")})
+    assert spec["shape"][0] == 36 and spec["spectrogram_phase"] is True
+    with h5py.File(tmp_path / "f/spec.h5") as s, h5py.File(tmp_path / "p/signals.h5") as sig:
+        stored, ecg_id = s["spectrogram"][:2], sig["ecg_id"][:2]
+    records = [raw / f"records100/00000/{e:05d}_lr" for e in ecg_id]
+    import wfdb
+    x = np.stack([wfdb.rdsamp(str(r))[0].T for r in records]).astype(np.float32)
+    rebuilt = signal_inputs(x, 100, {"spec": spec})["spec"]
+    assert np.allclose(rebuilt, stored, atol=1e-3)
+
+
 def test_wrong_number_of_samples_is_named(raw, tmp_path, ecg_like):
     from conftest import write_record
     folder = raw / "records100" / "00000"

@@ -44,3 +44,22 @@ def test_spectrogram_axes_and_peak():
 def test_spectrogram_rejects_too_long_window():
     with pytest.raises(ValueError, match="nperseg = 2048 is longer than the signal"):
         spectrogram(np.zeros((1, 1000)), 100, SpectrogramSettings(nperseg=2048, noverlap=0))
+
+
+def test_spectrogram_phase_channels_follow_polarity():
+    """Power cannot tell an ECG from its inverse; the phase channels can (they flip sign)."""
+    rng = np.random.default_rng(0)
+    t = np.arange(1000) / 100
+    x = (np.sin(2 * np.pi * 3 * t) + 0.3 * rng.standard_normal(1000)).reshape(1, 1, 1000).repeat(2, axis=1)
+    s = SpectrogramSettings(nperseg=64, noverlap=48, phase=True)
+    _, _, pos = spectrogram(x, 100, s)
+    _, _, neg = spectrogram(-x, 100, s)
+    plain = spectrogram(x, 100, SpectrogramSettings(nperseg=64, noverlap=48))[2]
+    assert pos.shape == (1, 6, 33, plain.shape[-1])  # 2 leads x (power, cos, sin)
+    assert np.array_equal(pos[:, :2], plain) and np.array_equal(neg[:, :2], plain)
+    cos, sin = pos[:, 2:4], pos[:, 4:6]
+    live = pos[:, :2] > -100  # bins above the numerical floor
+    assert np.allclose((cos**2 + sin**2)[live], 1, atol=1e-5)
+    assert np.allclose(neg[:, 2:], -pos[:, 2:], atol=1e-5) and np.abs(pos[:, 2:]).max() > 0.5
+    silent = spectrogram(np.zeros((1, 1, 1000)), 100, s)[2]
+    assert np.all(silent[:, 1:] == 0)  # no phase where there is no power
