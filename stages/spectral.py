@@ -66,7 +66,7 @@ def spectrogram(x: np.ndarray, fs: float, settings: SpectrogramSettings) -> tupl
     if settings.nperseg > x.shape[-1]:
         raise ValueError(f"features.spectrogram.nperseg = {settings.nperseg} is longer than the signal "
                          f"({x.shape[-1]} samples); lower it")
-    stft = dict(fs=fs, window=settings.window, nperseg=settings.nperseg, noverlap=settings.noverlap, axis=-1)
+    stft = {"fs": fs, "window": settings.window, "nperseg": settings.nperseg, "noverlap": settings.noverlap, "axis": -1}
     freqs, times, power = signal.spectrogram(x, scaling="density", mode="psd", **stft)
     out = 10.0 * np.log10(power + POWER_EPS) if settings.log else power
     if settings.phase:
