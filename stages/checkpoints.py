@@ -20,6 +20,11 @@ from .models.base import BranchModel
 FORMAT = "ptbxl-multimodal/1"
 
 
+def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A detached CPU copy of a module's weights and buffers."""
+    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+
 def branch_checkpoint(branch: str, model: BranchModel, architecture: dict, classes: list[str], task: str,
                       input_spec: dict, training: dict) -> dict[str, Any]:
     """The checkpoint dict of one trained branch."""
@@ -27,20 +32,17 @@ def branch_checkpoint(branch: str, model: BranchModel, architecture: dict, class
         "format": FORMAT, "kind": "branch", "branch": branch, "architecture": dict(architecture),
         "input_shape": list(model.input_shape), "classes": list(classes), "task": task,
         "input_spec": input_spec, "training": training,
-        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "state_dict": _cpu_state(model),
     }
 
 
 def fusion_checkpoint(model: FusionModel, branch_ckpts: dict[str, dict], head_config: dict, classes: list[str],
                       task: str, training: dict) -> dict[str, Any]:
     """The checkpoint dict of the fusion model, with its (possibly fine-tuned) branches inside."""
-    branches = {}
-    for name, ckpt in branch_ckpts.items():
-        state = {k: v.detach().cpu().clone() for k, v in model.branches[name].state_dict().items()}
-        branches[name] = {**ckpt, "state_dict": state}
+    branches = {name: {**ckpt, "state_dict": _cpu_state(model.branches[name])} for name, ckpt in branch_ckpts.items()}
     return {
         "format": FORMAT, "kind": "fusion", "branches": branches, "head": dict(head_config),
-        "head_state_dict": {k: v.detach().cpu().clone() for k, v in model.head.state_dict().items()},
+        "head_state_dict": _cpu_state(model.head),
         "classes": list(classes), "task": task, "training": training,
     }
 

@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stages.branch_data import input_spec
 from stages.featurize import featurize
 from stages.filters import FilterSettings
+from stages.inputs import signal_inputs
 from stages.labels import LabelError
 from stages.preprocessing import preprocess
-from stages.records import RecordError
+from stages.records import RecordError, read_record
 from stages.spectral import FFTSettings, SpectrogramSettings
 
 SETTINGS = FilterSettings(fs=100, bandpass=(0.5, 45.0), bandpass_order=3)
@@ -122,8 +124,6 @@ def test_features_axes_and_determinism(raw, tmp_path):
 
 def test_phase_spectrogram_written_and_rebuilt_for_prediction(raw, tmp_path):
     """With phase, spectrogram.h5 has 36 channels, and predict's inputs (from the checkpoint's input spec) match."""
-    from stages.branch_data import input_spec
-    from stages.inputs import signal_inputs
     run(raw, tmp_path / "p")
     spec_s = SpectrogramSettings(nperseg=64, noverlap=48, phase=True)
     featurize(tmp_path / "p/signals.h5", tmp_path / "f/fft.h5", tmp_path / "f/spec.h5", FFTSettings(), spec_s,
@@ -132,9 +132,7 @@ def test_phase_spectrogram_written_and_rebuilt_for_prediction(raw, tmp_path):
     assert spec["shape"][0] == 36 and spec["spectrogram_phase"] is True
     with h5py.File(tmp_path / "f/spec.h5") as s, h5py.File(tmp_path / "p/signals.h5") as sig:
         stored, ecg_id = s["spectrogram"][:2], sig["ecg_id"][:2]
-    records = [raw / f"records100/00000/{e:05d}_lr" for e in ecg_id]
-    import wfdb
-    x = np.stack([wfdb.rdsamp(str(r))[0].T for r in records]).astype(np.float32)
+    x = np.stack([read_record(raw / f"records100/00000/{e:05d}_lr")[0] for e in ecg_id])
     rebuilt = signal_inputs(x, 100, {"spec": spec})["spec"]
     assert np.allclose(rebuilt, stored, atol=1e-3)
 
