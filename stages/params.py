@@ -79,6 +79,7 @@ TRAIN_COMMON = {
     "scheduler": Field(str, choices=("onecycle", "cosine", "none")),
     "patience": POS_INT,
     "grad_clip": NONNEG_NUM,
+    "mixup": NONNEG_NUM,
     "imbalance": Field(str, choices=("none", "pos_weight", "oversample")),
     "seed": NONNEG_INT,
     "device": Field(str, choices=("auto", "cpu", "cuda")),

@@ -1,7 +1,7 @@
 """The training loop shared by the branches and the fusion head: short, explicit, deterministic on the CPU.
 
-Multi-label BCE with optional pos_weight or oversampling; AdamW; one-cycle or cosine schedule;
-gradient clipping; early stopping and model selection on validation macro AUC; mixed precision on
+Multi-label BCE with optional pos_weight or oversampling; optional mixup; AdamW; one-cycle or cosine
+schedule; gradient clipping; early stopping and model selection on validation macro AUC; mixed precision on
 CUDA; every epoch logged through an optional dvclive Live object.
 """
 
@@ -42,6 +42,7 @@ class TrainSettings:
     scheduler: str = "onecycle"
     patience: int = 8
     grad_clip: float = 1.0
+    mixup: float = 0.0
     imbalance: str = "pos_weight"
     seed: int = 42
     device: str = "auto"
@@ -113,6 +114,22 @@ def _take(inputs: Batch, idx: torch.Tensor, device: torch.device) -> Batch:
     return {k: v[idx].to(device, non_blocking=True) for k, v in inputs.items()}
 
 
+def mixup_partners(batch_idx: torch.Tensor, alpha: float, rng: np.random.Generator,
+                   generator: torch.Generator) -> tuple[float, torch.Tensor]:
+    """Mixup (Zhang et al. 2018) for one global batch: lambda ~ Beta(alpha, alpha) and a partner row per row.
+
+    Drawn on the whole batch before sharding, so data-parallel ranks mix exactly as one process would.
+    """
+    lam = float(rng.beta(alpha, alpha))
+    return lam, batch_idx[torch.randperm(len(batch_idx), generator=generator)]
+
+
+def mix(a: Batch, a_target: torch.Tensor, b: Batch, b_target: torch.Tensor,
+        lam: float) -> tuple[Batch, torch.Tensor]:
+    """lam * a + (1 - lam) * b for every input and for the (soft) targets alike."""
+    return ({k: lam * v + (1.0 - lam) * b[k] for k, v in a.items()}, lam * a_target + (1.0 - lam) * b_target)
+
+
 @torch.no_grad()
 def predict_logits(forward: Callable[[Batch], torch.Tensor], inputs: Batch, batch_size: int,
                    device: torch.device, amp: bool = False) -> torch.Tensor:
@@ -160,6 +177,7 @@ def fit(model: nn.Module, forward: Callable[[nn.Module, Batch], torch.Tensor], t
     scheduler = _scheduler(optimizer, settings, steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     generator = torch.Generator().manual_seed(settings.seed)
+    mix_rng = np.random.default_rng(settings.seed)
     n_classes = y_train.shape[1]
 
     # Patience only counts once the learning rate has stopped rising: stopping during a one-cycle
@@ -173,6 +191,10 @@ def fit(model: nn.Module, forward: Callable[[nn.Module, Batch], torch.Tensor], t
         for step, batch_idx in enumerate(epoch_batches(len(y_train), settings.batch_size, generator, weights), 1):
             idx = distributed.shard(batch_idx, ctx)
             batch, target = _take(x_train, idx, device), y_train_t[idx].to(device)
+            if settings.mixup > 0:
+                lam, partners = mixup_partners(batch_idx, settings.mixup, mix_rng, generator)
+                pidx = distributed.shard(partners, ctx)
+                batch, target = mix(batch, target, _take(x_train, pidx, device), y_train_t[pidx].to(device), lam)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 summed = loss_sum(forward(net, batch).float(), target)
             loss = summed * ctx.world / (len(batch_idx) * n_classes)

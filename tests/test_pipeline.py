@@ -173,6 +173,7 @@ from stages.train import train_branch
 p = load_params()
 p["train"]["meta"]["dropout"] = 0.0  # no per-rank randomness: then 2 processes must equal 1
 p["train"]["common"]["epochs"] = 4
+p["train"]["common"]["mixup"] = 0.2  # partners are drawn on the global batch, so this must match too
 train_branch("meta", p, models_dir=Path(sys.argv[1]), logs_dir=Path(sys.argv[2]))
 distributed.finish()
 """

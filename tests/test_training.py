@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from stages.training import TrainingError, TrainSettings, epoch_batches, fit, pos_weight, sample_weights
+from stages.training import (TrainingError, TrainSettings, epoch_batches, fit, mix, mixup_partners, pos_weight,
+                             sample_weights)
 
 Y = np.array([[1, 0], [1, 0], [1, 0], [1, 1]], dtype=np.float32)  # class 0: 4/4, class 1: 1/4
 
@@ -54,6 +55,51 @@ def test_pos_weight_changes_the_loss():
         model = nn.Linear(6, 2)
         results[option] = fit(model, lambda net, b: net(b["x"]), (x, y), (x, y), settings(epochs=1, imbalance=option))
     assert results["none"].history[0]["train_loss"] != pytest.approx(results["pos_weight"].history[0]["train_loss"])
+
+
+def test_mix_blends_inputs_and_targets_alike():
+    a, b = {"x": torch.tensor([[1.0, 3.0]])}, {"x": torch.tensor([[5.0, -1.0]])}
+    batch, target = mix(a, torch.tensor([[1.0, 0.0]]), b, torch.tensor([[0.0, 0.0]]), 0.75)
+    assert torch.equal(batch["x"], torch.tensor([[2.0, 2.0]]))
+    assert torch.equal(target, torch.tensor([[0.75, 0.0]]))
+
+
+def test_mixup_partners_permute_the_global_batch():
+    batch = torch.tensor([7, 3, 9, 1, 4])
+    lam, partners = mixup_partners(batch, 0.2, np.random.default_rng(0), torch.Generator().manual_seed(0))
+    assert 0.0 <= lam <= 1.0
+    assert sorted(partners.tolist()) == sorted(batch.tolist())
+    again = mixup_partners(batch, 0.2, np.random.default_rng(0), torch.Generator().manual_seed(0))
+    assert again[0] == lam and torch.equal(again[1], partners)
+
+
+def _blend_weight(r: np.ndarray, a: np.ndarray, b: np.ndarray) -> float | None:
+    """lam with r == lam * a + (1 - lam) * b, or None when r is not on that segment's line."""
+    d = a - b
+    lam = float(d @ (r - b) / (d @ d))
+    return lam if np.allclose(lam * a + (1 - lam) * b, r, atol=1e-5) else None
+
+
+def test_mixup_trains_on_blends_of_two_training_rows():
+    x, y = toy_data(n=16)
+    seen = []
+
+    def forward(net, b):
+        if net.training:
+            seen.append(b["x"].clone())
+        return net(b["x"])
+
+    fit(nn.Linear(6, 2), forward, (x, y), (x, y), settings(epochs=1, batch_size=16, mixup=0.4))
+    (rows,) = seen
+    data = x["x"].numpy()
+    lams = []
+    for r in rows.numpy():
+        assert not any(np.allclose(r, d) for d in data)  # never a raw record ...
+        found = {round(min(lam, 1 - lam), 4) for i, a in enumerate(data) for j, b in enumerate(data) if i != j
+                 if (lam := _blend_weight(r, a, b)) is not None}
+        assert len(found) == 1  # ... but a blend of two
+        lams.append(found.pop())
+    assert len(set(lams)) == 1  # one mixing weight for the whole batch
 
 
 def test_fit_selects_the_best_epoch_and_is_deterministic():
