@@ -40,10 +40,10 @@ with h5py.File(out + '/features.h5', 'w') as h5:
 
 PIPELINE = """
 from pathlib import Path
-from stages.filters import FilterSettings
-from stages.preprocessing import preprocess
-from stages.featurize import featurize
-from stages.spectral import FFTSettings, SpectrogramSettings
+from ptbxl_multimodal.signal.filters import FilterSettings
+from ptbxl_multimodal.data.processed_files import preprocess
+from ptbxl_multimodal.data.feature_files import featurize
+from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings
 raw, out = Path({raw!r}), Path({out!r})
 preprocess(raw, out, FilterSettings(fs=100, bandpass=(0.5, 45.0), bandpass_order=3), {source_fs}, 'superdiagnostic',
            workers={workers}, compression={compression!r})

@@ -17,9 +17,9 @@ import torch
 import yaml
 
 from measure import ROOT
-from stages.models import build_branch
-from stages.params import architecture
-from stages.training import _take, epoch_batches, resolve_device
+from ptbxl_multimodal.models import build_branch
+from ptbxl_multimodal.config import architecture
+from ptbxl_multimodal.training.loop import _take, epoch_batches, resolve_device
 
 SHAPES = {"time": (12, 1000), "freq": (12, 501), "spec": (12, 33, 59), "meta": (4,)}
 

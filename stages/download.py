@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from .cli import run_stage
-from .fetch import fetch_ptbxl
-from .params import load_params
+from ptbxl_multimodal.cli import run_stage
+from ptbxl_multimodal.data.fetch import fetch_ptbxl
+from ptbxl_multimodal.config import load_params
 
 RAW_DIR = Path("data/raw")
 

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from .cli import run_stage
-from .featurize import featurize
-from .params import load_params
-from .spectral import FFTSettings, SpectrogramSettings
+from ptbxl_multimodal.cli import run_stage
+from ptbxl_multimodal.data.feature_files import featurize
+from ptbxl_multimodal.config import load_params
+from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings
 
 SIGNALS = Path("data/processed/signals.h5")
 OUT_DIR = Path("data/features")

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoints, distributed
-from .branch_data import SplitData, load_split
-from .cli import StageError, run_stage
-from .models import FusionHead, FusionModel
-from .params import load_params, training_settings
-from .training import TrainSettings, fit
-from .training_log import training_log
+from ptbxl_multimodal import checkpoints
+from ptbxl_multimodal.training import distributed
+from ptbxl_multimodal.data.loading import SplitData, load_split
+from ptbxl_multimodal.cli import StageError, run_stage
+from ptbxl_multimodal.models import FusionHead, FusionModel
+from ptbxl_multimodal.config import load_params, training_settings
+from ptbxl_multimodal.training.loop import TrainSettings, fit
+from ptbxl_multimodal.training.live_log import training_log
 
 SPLIT = Path("data/splits/split.json")
 

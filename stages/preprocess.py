@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from .cli import run_stage
-from .filters import FilterSettings
-from .params import load_params
-from .preprocessing import preprocess
+from ptbxl_multimodal.cli import run_stage
+from ptbxl_multimodal.signal.filters import FilterSettings
+from ptbxl_multimodal.config import load_params
+from ptbxl_multimodal.data.processed_files import preprocess
 
 RAW_DIR = Path("data/raw")
 OUT_DIR = Path("data/processed")

@@ -6,11 +6,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from . import h5store
-from .atomic import write_json
-from .cli import StageError, run_stage
-from .params import load_params
-from .splitting import SPLITS, check_disjoint_patients, split_by_folds, split_stratified, summarize
+from ptbxl_multimodal.io import h5store
+from ptbxl_multimodal.io.atomic import write_json
+from ptbxl_multimodal.cli import StageError, run_stage
+from ptbxl_multimodal.config import load_params
+from ptbxl_multimodal.data.splits import SPLITS, check_disjoint_patients, split_by_folds, split_stratified, summarize
 
 RECORDS = Path("data/processed/records.h5")
 OUT_DIR = Path("data/splits")

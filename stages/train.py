@@ -10,13 +10,14 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoints, distributed
-from .branch_data import input_spec, load_split, normalization_stats, read_labels
-from .cli import run_stage
-from .models import build_branch
-from .params import BRANCHES, architecture, load_params, training_settings
-from .training import TrainSettings, fit
-from .training_log import training_log
+from ptbxl_multimodal import checkpoints
+from ptbxl_multimodal.training import distributed
+from ptbxl_multimodal.data.loading import input_spec, load_split, normalization_stats, read_labels
+from ptbxl_multimodal.cli import run_stage
+from ptbxl_multimodal.models import build_branch
+from ptbxl_multimodal.config import BRANCHES, architecture, load_params, training_settings
+from ptbxl_multimodal.training.loop import TrainSettings, fit
+from ptbxl_multimodal.training.live_log import training_log
 
 SPLIT = Path("data/splits/split.json")
 

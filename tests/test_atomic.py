@@ -4,7 +4,7 @@ import errno
 
 import pytest
 
-from stages.atomic import OutputError, atomic_path, write_json
+from ptbxl_multimodal.io.atomic import OutputError, atomic_path, write_json
 
 
 def test_success_renames_into_place(tmp_path):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from stages.fetch import FetchError, fetch_ptbxl, staging_dir
+from ptbxl_multimodal.data.fetch import FetchError, fetch_ptbxl, staging_dir
 from conftest import ROOT, sha256
 
 

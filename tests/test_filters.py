@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from stages.filters import FilterChain, FilterSettings, resample
+from ptbxl_multimodal.signal.filters import FilterChain, FilterSettings, resample
 
 
 def sine(freq: float, fs: int, seconds: float = 10.0) -> np.ndarray:

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.labels import LabelError, make_labels, metadata, read_database, read_statements, record_codes
+from ptbxl_multimodal.data.labels import LabelError, make_labels, metadata, read_database, read_statements, record_codes
 from conftest import SAMPLE, needs_sample
 
 pytestmark = needs_sample

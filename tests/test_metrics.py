@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from stages import metrics as M
+from ptbxl_multimodal.evaluation import metrics as M
 
 Y = np.array([[1, 0], [1, 1], [0, 1], [0, 0]])
 P = np.array([[0.9, 0.2], [0.6, 0.7], [0.4, 0.6], [0.7, 0.1]])

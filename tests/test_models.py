@@ -5,9 +5,9 @@ import pytest
 import torch
 import yaml
 
-from stages import checkpoints
-from stages.models import FusionHead, FusionModel, build_branch
-from stages.params import architecture
+from ptbxl_multimodal import checkpoints
+from ptbxl_multimodal.models import FusionHead, FusionModel, build_branch
+from ptbxl_multimodal.config import architecture
 from conftest import ROOT
 
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())

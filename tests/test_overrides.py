@@ -5,7 +5,7 @@ import shutil
 import yaml
 from dvc.utils.hydra import apply_overrides
 
-from stages.params import validate
+from ptbxl_multimodal.config import validate
 from conftest import ROOT
 
 

@@ -5,7 +5,7 @@ import copy
 import pytest
 import yaml
 
-from stages.params import ParamError, load_params, training_settings, validate
+from ptbxl_multimodal.config import ParamError, load_params, training_settings, validate
 from conftest import ROOT
 
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())

@@ -119,7 +119,7 @@ def _metadata_csv(path, ecg_ids):
 
 def test_predict_matches_evaluate_on_test_records(project, tmp_path):
     import csv as csv_module
-    from stages.predict import main as predict
+    from ptbxl_multimodal.predict import main as predict
     test_ids = json.loads((project / "data/splits/split.json").read_text())["test"][:6]
     records = [str(SAMPLE / f"records100/{(e // 1000) * 1000:05d}/{e:05d}_lr") for e in test_ids]
     _metadata_csv(tmp_path / "meta.csv", test_ids)
@@ -145,7 +145,7 @@ def test_predict_matches_evaluate_on_test_records(project, tmp_path):
 def test_predict_500hz_corrupt_and_wrong_leads(project, tmp_path, ecg_like):
     import shutil
     from conftest import write_record
-    from stages.predict import main as predict
+    from ptbxl_multimodal.predict import main as predict
     bad = tmp_path / "bad"
     bad.mkdir()
     for ext in ("hea", "dat"):
@@ -167,9 +167,9 @@ def test_predict_500hz_corrupt_and_wrong_leads(project, tmp_path, ecg_like):
 DDP_DRIVER = """
 import sys
 from pathlib import Path
-from stages import distributed
-from stages.params import load_params
-from stages.train import train_branch
+from ptbxl_multimodal.training import distributed
+from ptbxl_multimodal.config import load_params
+
 p = load_params()
 p["train"]["meta"]["dropout"] = 0.0  # no per-rank randomness: then 2 processes must equal 1
 p["train"]["common"]["epochs"] = 4

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from stages.records import LEADS, RecordError, read_record
+from ptbxl_multimodal.data.records import LEADS, RecordError, read_record
 from conftest import SAMPLE, needs_sample, write_record
 
 
@@ -78,7 +78,7 @@ def test_garbage_header(tmp_path):
 @needs_sample
 def test_fast_reader_matches_wfdb_on_every_sample_record():
     import wfdb
-    from stages.records import _read_format16
+    from ptbxl_multimodal.data.records import _read_format16
     heads = sorted(SAMPLE.glob("records100/*/*.hea")) + sorted(SAMPLE.glob("records500/*/*.hea"))[:50]
     for hea in heads:
         base = hea.with_suffix("")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from stages.spectral import FFTSettings, SpectrogramSettings, fft_axis, fft_magnitude, spectrogram
+from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings, fft_axis, fft_magnitude, spectrogram
 
 
 def test_fft_axis_and_peak():

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from stages.labels import make_labels, read_database, read_statements
-from stages.splitting import check_disjoint_patients, split_by_folds, split_stratified, summarize
+from ptbxl_multimodal.data.labels import make_labels, read_database, read_statements
+from ptbxl_multimodal.data.splits import check_disjoint_patients, split_by_folds, split_stratified, summarize
 from conftest import SAMPLE, needs_sample
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from stages.training import (TrainingError, TrainSettings, epoch_batches, fit, mix, mixup_partners, pos_weight,
+from ptbxl_multimodal.training.loop import (TrainingError, TrainSettings, epoch_batches, fit, mix, mixup_partners, pos_weight,
                              sample_weights)
 
 Y = np.array([[1, 0], [1, 0], [1, 0], [1, 1]], dtype=np.float32)  # class 0: 4/4, class 1: 1/4
@@ -132,7 +132,7 @@ def test_cuda_requested_without_gpu():
 
 
 def test_relaunch_only_when_asked_and_not_already_distributed(monkeypatch):
-    from stages import distributed
+    from ptbxl_multimodal.training import distributed
     assert distributed.relaunch(1, "stages.train", ["meta"]) is None
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert distributed.relaunch(2, "stages.train", ["meta"]) is None  # already under torchrun

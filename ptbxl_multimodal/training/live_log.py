@@ -8,8 +8,8 @@ from typing import Iterator
 
 from dvclive import Live
 
-from . import distributed
-from .atomic import atomic_path
+from ptbxl_multimodal.training import distributed
+from ptbxl_multimodal.io.atomic import atomic_path
 
 
 @contextmanager

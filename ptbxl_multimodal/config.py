@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .errors import PipelineError
+from ptbxl_multimodal.errors import PipelineError
 
 BRANCHES = ("time", "freq", "spec", "meta")
 TASKS = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .filters import FilterChain, FilterSettings, resample
-from .spectral import FFTSettings, SpectrogramSettings, fft_magnitude, spectrogram
+from ptbxl_multimodal.signal.filters import FilterChain, FilterSettings, resample
+from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings, fft_magnitude, spectrogram
 
 
 def _off_or(value, convert):

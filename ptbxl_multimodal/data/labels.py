@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import PipelineError
+from ptbxl_multimodal.errors import PipelineError
 
 DB_COLUMNS = ("ecg_id", "patient_id", "age", "sex", "height", "weight", "scp_codes", "strat_fold",
               "filename_lr", "filename_hr")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
-from .errors import PipelineError
+from ptbxl_multimodal.errors import PipelineError
 
 LEADS = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
 BYTES_PER_SAMPLE = {"16": 2, "80": 1, "212": 1.5, "24": 3, "32": 4}

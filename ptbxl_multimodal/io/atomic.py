@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import PipelineError
+from ptbxl_multimodal.errors import PipelineError
 
 TMP_MARK = ".tmp-"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from .errors import PipelineError
+from ptbxl_multimodal.errors import PipelineError
 
 log = logging.getLogger(__name__)
 

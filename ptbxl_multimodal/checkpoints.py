@@ -12,10 +12,10 @@ from typing import Any
 
 import torch
 
-from .atomic import atomic_path
-from .cli import StageError
-from .models import FusionHead, FusionModel, build_branch
-from .models.base import BranchModel
+from ptbxl_multimodal.io.atomic import atomic_path
+from ptbxl_multimodal.cli import StageError
+from ptbxl_multimodal.models import FusionHead, FusionModel, build_branch
+from ptbxl_multimodal.models.base import BranchModel
 
 FORMAT = "ptbxl-multimodal/1"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .checkpoints import model_from_checkpoint
-from .training import predict_logits, resolve_device
+from ptbxl_multimodal.checkpoints import model_from_checkpoint
+from ptbxl_multimodal.training.loop import predict_logits, resolve_device
 
 
 def required_inputs(ckpt: dict) -> list[str]:

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import distributed
-from .errors import PipelineError
-from .metrics import macro_auc, summary_at_thresholds
+from ptbxl_multimodal.training import distributed
+from ptbxl_multimodal.errors import PipelineError
+from ptbxl_multimodal.evaluation.metrics import macro_auc, summary_at_thresholds
 
 log = logging.getLogger(__name__)
 Batch = dict[str, torch.Tensor]

@@ -9,10 +9,10 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from . import h5store
-from .atomic import atomic_path
-from .parallel import ChunkPool
-from .spectral import FFTSettings, SpectrogramSettings, fft_axis, fft_magnitude, spectrogram
+from ptbxl_multimodal.io import h5store
+from ptbxl_multimodal.io.atomic import atomic_path
+from ptbxl_multimodal.io.pool import ChunkPool
+from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings, fft_axis, fft_magnitude, spectrogram
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from . import h5store
-from .cli import StageError
+from ptbxl_multimodal.io import h5store
+from ptbxl_multimodal.cli import StageError
 
 RECORDS = Path("data/processed/records.h5")
 INPUTS: dict[str, tuple[Path, str]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from . import metrics as M
+from ptbxl_multimodal.evaluation import metrics as M
 
 def score(y_test: np.ndarray, p_test: np.ndarray, y_val: np.ndarray, p_val: np.ndarray, classes: list[str],
           n_bootstrap: int, seed: int) -> dict:

@@ -7,7 +7,7 @@ import signal
 import sys
 from typing import Callable
 
-from .errors import PipelineError
+from ptbxl_multimodal.errors import PipelineError
 
 log = logging.getLogger("stages")
 

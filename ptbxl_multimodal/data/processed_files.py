@@ -14,13 +14,13 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from . import h5store
-from .atomic import atomic_path, write_json
-from .fetch import RECORD_COLUMN
-from .filters import FilterChain, FilterSettings, resample
-from .parallel import ChunkPool
-from .labels import METADATA_COLUMNS, make_labels, metadata, read_database, read_statements
-from .records import LEADS, RecordError, read_record
+from ptbxl_multimodal.io import h5store
+from ptbxl_multimodal.io.atomic import atomic_path, write_json
+from ptbxl_multimodal.data.fetch import RECORD_COLUMN
+from ptbxl_multimodal.signal.filters import FilterChain, FilterSettings, resample
+from ptbxl_multimodal.io.pool import ChunkPool
+from ptbxl_multimodal.data.labels import METADATA_COLUMNS, make_labels, metadata, read_database, read_statements
+from ptbxl_multimodal.data.records import LEADS, RecordError, read_record
 
 log = logging.getLogger(__name__)
 DURATION_S = 10  # every PTB-XL record is 10 s long

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, scoring on the test split, the run report."""

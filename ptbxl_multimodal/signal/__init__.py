@@ -1,0 +1,1 @@
+"""Signal processing: resampling and filters, FFT spectra and spectrograms."""
