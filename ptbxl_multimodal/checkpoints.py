@@ -13,9 +13,10 @@ from typing import Any
 import torch
 
 from ptbxl_multimodal.io.atomic import atomic_path
-from ptbxl_multimodal.cli import StageError
+
 from ptbxl_multimodal.models import FusionHead, FusionModel, build_branch
 from ptbxl_multimodal.models.base import BranchModel
+from ptbxl_multimodal.errors import StageError
 
 FORMAT = "ptbxl-multimodal/1"
 

@@ -6,14 +6,10 @@ import logging
 import signal
 import sys
 from typing import Callable
-
 from ptbxl_multimodal.errors import PipelineError
 
+
 log = logging.getLogger("stages")
-
-
-class StageError(PipelineError, RuntimeError):
-    """A problem with the input or the environment that the user can fix; shown without a traceback."""
 
 
 def _terminate(signum, frame):  # noqa: ANN001 - signal handler signature

@@ -13,15 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ptbxl_multimodal.errors import ParamError, PipelineError
 
-from ptbxl_multimodal.errors import PipelineError
 
 BRANCHES = ("time", "freq", "spec", "meta")
 TASKS = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all")
-
-
-class ParamError(PipelineError, ValueError):
-    """Raised when params.yaml is invalid; the message lists every problem found."""
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,12 @@ import numpy as np
 import pandas as pd
 
 from ptbxl_multimodal import checkpoints
-from ptbxl_multimodal.errors import PipelineError
+
 from ptbxl_multimodal.inference import predict_proba
 from ptbxl_multimodal.inputs import signal_inputs
 from ptbxl_multimodal.data.labels import AGE_CAP, METADATA_COLUMNS
-from ptbxl_multimodal.data.records import RecordError, read_record
+from ptbxl_multimodal.data.records import read_record
+from ptbxl_multimodal.errors import PipelineError, RecordError
 
 log = logging.getLogger(__name__)
 BRANCHES = ("time", "freq", "spec", "meta")

@@ -12,11 +12,12 @@ import numpy as np
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.data.loading import load_split
-from ptbxl_multimodal.cli import StageError, run_stage
+from ptbxl_multimodal.cli import run_stage
 from ptbxl_multimodal.evaluation.scoring import confusion_rows, curve_rows, score
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.config import BRANCHES, load_params
 from ptbxl_multimodal.evaluation.report import write_report
+from ptbxl_multimodal.errors import StageError
 
 SPLIT = Path("data/splits/split.json")
 MODELS = Path("models")

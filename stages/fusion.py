@@ -12,11 +12,12 @@ import torch
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.training import distributed
 from ptbxl_multimodal.data.loading import SplitData, load_split
-from ptbxl_multimodal.cli import StageError, run_stage
+from ptbxl_multimodal.cli import run_stage
 from ptbxl_multimodal.models import FusionHead, FusionModel
 from ptbxl_multimodal.config import load_params, training_settings
 from ptbxl_multimodal.training.loop import TrainSettings, fit
 from ptbxl_multimodal.training.live_log import training_log
+from ptbxl_multimodal.errors import StageError
 
 SPLIT = Path("data/splits/split.json")
 

@@ -8,9 +8,10 @@ import numpy as np
 
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import write_json
-from ptbxl_multimodal.cli import StageError, run_stage
+from ptbxl_multimodal.cli import run_stage
 from ptbxl_multimodal.config import load_params
 from ptbxl_multimodal.data.splits import SPLITS, check_disjoint_patients, split_by_folds, split_stratified, summarize
+from ptbxl_multimodal.errors import StageError
 
 RECORDS = Path("data/processed/records.h5")
 OUT_DIR = Path("data/splits")

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from ptbxl_multimodal.data.fetch import FetchError, fetch_ptbxl, staging_dir
+from ptbxl_multimodal.data.fetch import fetch_ptbxl, staging_dir
 from conftest import ROOT, sha256
+from ptbxl_multimodal.errors import FetchError
 
 
 def expected_files(mirror, rate=100):

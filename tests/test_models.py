@@ -9,6 +9,7 @@ from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.models import FusionHead, FusionModel, build_branch
 from ptbxl_multimodal.config import architecture
 from conftest import ROOT
+from ptbxl_multimodal.errors import StageError
 
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
 # Real shapes at the defaults: 10 s at 100 Hz; 501 FFT bins (0-50 Hz); 33 x 59 spectrogram; 4 metadata columns.

@@ -5,8 +5,9 @@ import copy
 import pytest
 import yaml
 
-from ptbxl_multimodal.config import ParamError, load_params, training_settings, validate
+from ptbxl_multimodal.config import load_params, training_settings, validate
 from conftest import ROOT
+from ptbxl_multimodal.errors import ParamError
 
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
 

@@ -12,10 +12,11 @@ from ptbxl_multimodal.data.loading import input_spec
 from ptbxl_multimodal.data.feature_files import featurize
 from ptbxl_multimodal.signal.filters import FilterSettings
 from ptbxl_multimodal.inputs import signal_inputs
-from ptbxl_multimodal.data.labels import LabelError
+
 from ptbxl_multimodal.data.processed_files import preprocess
-from ptbxl_multimodal.data.records import RecordError, read_record
+from ptbxl_multimodal.data.records import read_record
 from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings
+from ptbxl_multimodal.errors import LabelError, RecordError
 
 SETTINGS = FilterSettings(fs=100, bandpass=(0.5, 45.0), bandpass_order=3)
 

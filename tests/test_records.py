@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from ptbxl_multimodal.data.records import LEADS, RecordError, read_record
+from ptbxl_multimodal.data.records import LEADS, read_record
 from conftest import SAMPLE, needs_sample, write_record
+from ptbxl_multimodal.errors import RecordError
 
 
 def test_reads_a_good_record(tmp_path, ecg_like):

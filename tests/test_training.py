@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ptbxl_multimodal.training.loop import (TrainingError, TrainSettings, epoch_batches, fit, mix, mixup_partners, pos_weight,
+from ptbxl_multimodal.errors import TrainingError
                              sample_weights)
 
 Y = np.array([[1, 0], [1, 0], [1, 0], [1, 1]], dtype=np.float32)  # class 0: 4/4, class 1: 1/4

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
+from ptbxl_multimodal.errors import FetchError, PipelineError
 
-from ptbxl_multimodal.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,6 @@ LOCAL_HINT = (
     "To use a copy already on this machine, point the stage at it, e.g. "
     "`dvc exp run -S download.source=/path/to/ptb-xl` (the folder that holds ptbxl_database.csv)."
 )
-
-
-class FetchError(PipelineError, RuntimeError):
-    """The source could not deliver a file intact; the message names the URL/file and what to do."""
 
 
 class _Transient(Exception):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ptbxl_multimodal.errors import LabelError, PipelineError
 
-from ptbxl_multimodal.errors import PipelineError
 
 DB_COLUMNS = ("ecg_id", "patient_id", "age", "sex", "height", "weight", "scp_codes", "strat_fold",
               "filename_lr", "filename_hr")
@@ -21,10 +21,6 @@ STATEMENT_COLUMNS = ("diagnostic", "form", "rhythm", "diagnostic_class", "diagno
 METADATA_COLUMNS = ("age", "sex", "height", "weight")
 # PTB-XL stores ages above 89 as 300 (anonymisation); 90 is the lower bound of the true age.
 AGE_CAP = 90.0
-
-
-class LabelError(PipelineError, ValueError):
-    """The metadata tables are unreadable or inconsistent; the message names the file or record."""
 
 
 def read_database(path: Path) -> pd.DataFrame:

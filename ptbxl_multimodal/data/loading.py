@@ -13,7 +13,8 @@ import h5py
 import numpy as np
 
 from ptbxl_multimodal.io import h5store
-from ptbxl_multimodal.cli import StageError
+from ptbxl_multimodal.errors import StageError
+
 
 RECORDS = Path("data/processed/records.h5")
 INPUTS: dict[str, tuple[Path, str]] = {

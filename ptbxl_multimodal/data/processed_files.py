@@ -20,7 +20,8 @@ from ptbxl_multimodal.data.fetch import RECORD_COLUMN
 from ptbxl_multimodal.signal.filters import FilterChain, FilterSettings, resample
 from ptbxl_multimodal.io.pool import ChunkPool
 from ptbxl_multimodal.data.labels import METADATA_COLUMNS, make_labels, metadata, read_database, read_statements
-from ptbxl_multimodal.data.records import LEADS, RecordError, read_record
+from ptbxl_multimodal.data.records import LEADS, read_record
+from ptbxl_multimodal.errors import RecordError
 
 log = logging.getLogger(__name__)
 DURATION_S = 10  # every PTB-XL record is 10 s long

@@ -6,20 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import wfdb
+from ptbxl_multimodal.errors import PipelineError, RecordError
 
-from ptbxl_multimodal.errors import PipelineError
 
 LEADS = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
 BYTES_PER_SAMPLE = {"16": 2, "80": 1, "212": 1.5, "24": 3, "32": 4}
-
-
-class RecordError(PipelineError, ValueError):
-    """A record is corrupt, truncated or inconsistent; the message names it and says what to do."""
-
-    def __init__(self, record: str, problem: str):
-        super().__init__(f"record {record}: {problem}")
-        self.record = record
-        self.problem = problem
 
 
 def read_record(path: str | Path, expected_fs: int | None = None, min_seconds: float = 0.0) -> tuple[np.ndarray, int]:

@@ -13,14 +13,10 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+from ptbxl_multimodal.errors import OutputError, PipelineError
 
-from ptbxl_multimodal.errors import PipelineError
 
 TMP_MARK = ".tmp-"
-
-
-class OutputError(PipelineError, OSError):
-    """An output cannot be written (unwritable folder, disk full); the message says what to do."""
 
 
 def _explain(path: Path, exc: OSError) -> OutputError:

@@ -19,16 +19,13 @@ import torch
 from torch import nn
 
 from ptbxl_multimodal.training import distributed
-from ptbxl_multimodal.errors import PipelineError
+
 from ptbxl_multimodal.evaluation.metrics import macro_auc, summary_at_thresholds
+from ptbxl_multimodal.errors import PipelineError, TrainingError
 
 log = logging.getLogger(__name__)
 Batch = dict[str, torch.Tensor]
 ONECYCLE_WARMUP = 0.3  # share of the one-cycle schedule spent raising the learning rate
-
-
-class TrainingError(PipelineError):
-    """Training cannot go on (e.g. the loss became NaN); says where and what to try."""
 
 
 @dataclass(frozen=True)

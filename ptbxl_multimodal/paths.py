@@ -1,0 +1,86 @@
+"""Where the pipeline's files live, defined once: every stage and test asks a `ProjectPaths` for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """The file layout of one project folder (the current directory for the stages, a temp copy in tests)."""
+
+    root: Path = Path(".")
+
+    @property
+    def raw(self) -> Path:
+        """The verified PTB-XL tree."""
+        return self.root / "data" / "raw"
+
+    @property
+    def processed(self) -> Path:
+        return self.root / "data" / "processed"
+
+    @property
+    def signals(self) -> Path:
+        return self.processed / "signals.h5"
+
+    @property
+    def records(self) -> Path:
+        """ecg_id, patient_id, strat_fold, labels and metadata of every processed record."""
+        return self.processed / "records.h5"
+
+    @property
+    def preprocess_report(self) -> Path:
+        return self.processed / "report.json"
+
+    @property
+    def features(self) -> Path:
+        return self.root / "data" / "features"
+
+    @property
+    def fft(self) -> Path:
+        return self.features / "fft.h5"
+
+    @property
+    def spectrogram(self) -> Path:
+        return self.features / "spectrogram.h5"
+
+    @property
+    def split(self) -> Path:
+        """ecg ids per split (train / val / test)."""
+        return self.root / "data" / "splits" / "split.json"
+
+    @property
+    def split_summary(self) -> Path:
+        return self.split.with_name("summary.json")
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    def model(self, name: str) -> Path:
+        """The checkpoint of a branch or of the fusion model."""
+        return self.models / f"{name}.pt"
+
+    @property
+    def train_logs(self) -> Path:
+        """dvclive logs, one folder per model."""
+        return self.root / "metrics" / "train"
+
+    @property
+    def eval_metrics(self) -> Path:
+        """Test metrics, one JSON per model."""
+        return self.root / "metrics" / "eval"
+
+    @property
+    def plots(self) -> Path:
+        return self.root / "metrics" / "plots"
+
+    @property
+    def predictions(self) -> Path:
+        return self.root / "data" / "predictions" / "test.csv"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
