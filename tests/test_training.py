@@ -5,9 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-from ptbxl_multimodal.training.loop import (TrainingError, TrainSettings, epoch_batches, fit, mix, mixup_partners, pos_weight,
 from ptbxl_multimodal.errors import TrainingError
-                             sample_weights)
+from ptbxl_multimodal.training.loop import (TrainSettings, epoch_batches, fit, mix, mixup_partners, pos_weight,
+                                            sample_weights)
 
 Y = np.array([[1, 0], [1, 0], [1, 0], [1, 1]], dtype=np.float32)  # class 0: 4/4, class 1: 1/4
 
