@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from measure import run_measured
+from measure import ROOT, run_measured
 from mirror import FULL_SIZE, build
 
 BASELINE = """
@@ -39,16 +39,16 @@ with h5py.File(out + '/features.h5', 'w') as h5:
 """
 
 PIPELINE = """
+from dataclasses import replace
 from pathlib import Path
-from ptbxl_multimodal.signal.filters import FilterSettings
+from ptbxl_multimodal.config import load_params
 from ptbxl_multimodal.data.processed_files import preprocess
 from ptbxl_multimodal.data.feature_files import featurize
-from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings
+params = load_params({params!r})  # the project's defaults, with the workers and compression measured
 raw, out = Path({raw!r}), Path({out!r})
-preprocess(raw, out, FilterSettings(fs=100, bandpass=(0.5, 45.0), bandpass_order=3), {source_fs}, 'superdiagnostic',
-           workers={workers}, compression={compression!r})
-featurize(out / 'signals.h5', out / 'fft.h5', out / 'spectrogram.h5', FFTSettings(), SpectrogramSettings(),
-          workers={workers}, compression={compression!r})
+preprocess(raw, out, replace(params.preprocess, workers={workers}, compression={compression!r}), {source_fs})
+featurize(out / 'signals.h5', out / 'fft.h5', out / 'spectrogram.h5',
+          replace(params.features, workers={workers}, compression={compression!r}))
 """
 
 
@@ -78,7 +78,8 @@ def main() -> None:
                                 ("pipeline: 100 Hz, lzf", 100, "lzf")):
             out = tmp / f"out-{fs}-{comp}"
             wall, peak = run_measured(PIPELINE.format(raw=str(mirror), out=str(out), source_fs=fs,
-                                                      workers=args.workers, compression=comp))
+                                                      workers=args.workers, compression=comp,
+                                                      params=str(ROOT / "params.yaml")))
             rows.append((label, wall, peak, size_mb(out)))
             shutil.rmtree(out)
         base = rows[0][1] if not args.skip_baseline else None

@@ -14,19 +14,18 @@ import argparse
 import time
 
 import torch
-import yaml
-
 from measure import ROOT
-from ptbxl_multimodal.models import build_branch
-from ptbxl_multimodal.config import architecture
+
+from ptbxl_multimodal.branches import BRANCHES
+from ptbxl_multimodal.config import Params, load_params
 from ptbxl_multimodal.training.loop import _take, epoch_batches, resolve_device
 
 SHAPES = {"time": (12, 1000), "freq": (12, 501), "spec": (12, 33, 59), "meta": (4,)}
 
 
-def measure(branch: str, params: dict, n_records: int, steps: int, batch_size: int, device: torch.device) -> tuple:
+def measure(branch: str, params: Params, n_records: int, steps: int, batch_size: int, device: torch.device) -> tuple:
     torch.manual_seed(0)
-    model = build_branch(branch, SHAPES[branch], 5, architecture(params, branch)).to(device).train()
+    model = BRANCHES[branch].build(SHAPES[branch], 5, params.branches[branch].architecture).to(device).train()
     x = {"x": torch.randn(n_records, *SHAPES[branch])}
     y = torch.randint(0, 2, (n_records, 5)).float()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -60,7 +59,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=4096, help="records held in memory to sample from")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = load_params(ROOT / "params.yaml")
     device = resolve_device(args.device)
     print(f"device {device}, {torch.get_num_threads()} threads, batch {args.batch_size}, {args.steps} steps\n")
     print("| branch | records/s | data wait (% of step time) |")

@@ -1,24 +1,26 @@
 """Self-contained model checkpoints: weights plus everything needed to use them without params.yaml.
 
 A branch checkpoint holds the architecture, the input shape, the class names, the normalisation
-statistics (as buffers in the weights) and the input specification (sampling rate, filters,
-feature settings). The fusion checkpoint embeds its branches' checkpoints.
+statistics (as buffers in the weights) and the input specification (`InputSpec.to_dict`). The fusion
+checkpoint embeds its branches' checkpoints.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ptbxl_multimodal.io.atomic import atomic_path
-
-from ptbxl_multimodal.models import FusionHead, FusionModel, build_branch
-from ptbxl_multimodal.models.base import BranchModel
+from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.input_spec import InputSpec
+from ptbxl_multimodal.io.atomic import atomic_path
+from ptbxl_multimodal.models.base import BranchModel
+from ptbxl_multimodal.models.fusion import FusionHead, FusionModel
 
-FORMAT = "ptbxl-multimodal/1"
+FORMAT = "ptbxl-multimodal/2"  # 2: typed input spec and architecture settings
 
 
 def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -26,13 +28,13 @@ def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
 
 
-def branch_checkpoint(branch: str, model: BranchModel, architecture: dict, classes: list[str], task: str,
-                      input_spec: dict, training: dict) -> dict[str, Any]:
-    """The checkpoint dict of one trained branch."""
+def branch_checkpoint(branch: str, model: BranchModel, architecture: Any, classes: list[str], task: str,
+                      input_spec: InputSpec, training: dict) -> dict[str, Any]:
+    """The checkpoint dict of one trained branch (`architecture`: the branch's config settings)."""
     return {
-        "format": FORMAT, "kind": "branch", "branch": branch, "architecture": dict(architecture),
+        "format": FORMAT, "kind": "branch", "branch": branch, "architecture": asdict(architecture),
         "input_shape": list(model.input_shape), "classes": list(classes), "task": task,
-        "input_spec": input_spec, "training": training,
+        "input_spec": input_spec.to_dict(), "training": training,
         "state_dict": _cpu_state(model),
     }
 
@@ -61,13 +63,20 @@ def load(path: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise StageError(f"{path}: model not found; run `dvc repro` to train it") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise StageError(f"{path}: not a checkpoint of this pipeline (format {FORMAT})")
+        raise StageError(f"{path}: not a checkpoint of this version of the pipeline (format {FORMAT}); "
+                         "run `dvc repro` to retrain it")
     return ckpt
+
+
+def input_spec(ckpt: dict[str, Any]) -> InputSpec:
+    """The typed input specification of a branch checkpoint."""
+    return InputSpec.from_dict(ckpt["input_spec"])
 
 
 def branch_from_checkpoint(ckpt: dict[str, Any]) -> BranchModel:
     """Rebuild a branch model (weights and normalisation included), in eval mode."""
-    model = build_branch(ckpt["branch"], tuple(ckpt["input_shape"]), len(ckpt["classes"]), ckpt["architecture"])
+    branch = BRANCHES[ckpt["branch"]]
+    model = branch.build(tuple(ckpt["input_shape"]), len(ckpt["classes"]), branch.config(**ckpt["architecture"]))
     model.load_state_dict(ckpt["state_dict"])
     return model.eval()
 

@@ -1,11 +1,14 @@
-"""Run a trained model (branch or fusion, from its checkpoint) on in-memory inputs."""
+"""Run trained models (branch or fusion, from their checkpoints) on in-memory inputs or on raw signals."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from ptbxl_multimodal.checkpoints import model_from_checkpoint
+from ptbxl_multimodal.branches import BRANCHES
+from ptbxl_multimodal.checkpoints import input_spec, model_from_checkpoint
+from ptbxl_multimodal.input_spec import InputSpec
+from ptbxl_multimodal.signal.filters import FilterChain, FilterSettings, resample
 from ptbxl_multimodal.training.loop import predict_logits, resolve_device
 
 
@@ -14,11 +17,40 @@ def required_inputs(ckpt: dict) -> list[str]:
     return list(ckpt["branches"]) if ckpt["kind"] == "fusion" else [ckpt["branch"]]
 
 
+def branch_specs(ckpt: dict) -> dict[str, InputSpec]:
+    """The input specification of every branch a checkpoint uses."""
+    ckpts = ckpt["branches"] if ckpt["kind"] == "fusion" else {ckpt["branch"]: ckpt}
+    return {name: input_spec(c) for name, c in ckpts.items()}
+
+
+def signal_inputs(raw: np.ndarray, raw_fs: int, specs: dict[str, InputSpec]) -> dict[str, np.ndarray]:
+    """The signal-derived inputs of a batch of raw records (n, 12, T_raw) at raw_fs, per branch in `specs`.
+
+    Records are resampled to each model's rate, cut to its duration, then filtered and transformed exactly
+    as at training time (from the checkpoint's spec, not params.yaml). Branches not derived from the signal
+    (metadata) are left out.
+    """
+    out: dict[str, np.ndarray] = {}
+    filtered: dict[tuple[FilterSettings, float], np.ndarray] = {}
+    for name, spec in specs.items():
+        build = BRANCHES[name].from_signal
+        if build is None:
+            continue
+        key = (spec.filters, spec.duration_s)
+        if key not in filtered:
+            n = int(round(spec.duration_s * spec.filters.fs))
+            filtered[key] = FilterChain(spec.filters)(resample(raw, raw_fs, spec.filters.fs)[..., :n])
+        out[name] = build(filtered[key], spec)
+        if out[name].shape[1:] != spec.shape:
+            raise ValueError(f"{name} input has shape {out[name].shape[1:]}, the model expects {spec.shape}")
+    return out
+
+
 class Predictor:
     """A checkpoint's model, built once, mapping inputs (branch name -> array; extra branches ignored)
     to per-class probabilities (n, C)."""
 
-    def __init__(self, ckpt: dict, batch_size: int = 256, device: str = "auto"):
+    def __init__(self, ckpt: dict, batch_size: int, device: str = "auto"):
         self.device = resolve_device(device)
         self.model = model_from_checkpoint(ckpt).to(self.device)
         self.names = required_inputs(ckpt)
@@ -30,8 +62,3 @@ class Predictor:
         batch = {n: torch.from_numpy(np.ascontiguousarray(inputs[n], dtype=np.float32)) for n in self.names}
         logits = predict_logits(self.forward, batch, self.batch_size, self.device)
         return torch.sigmoid(logits).numpy().astype(np.float64)
-
-
-def predict_proba(ckpt: dict, inputs: dict[str, np.ndarray], batch_size: int = 256, device: str = "auto") -> np.ndarray:
-    """Per-class probabilities (n, C) for the rows of `inputs` (branch name -> array)."""
-    return Predictor(ckpt, batch_size, device)(inputs)

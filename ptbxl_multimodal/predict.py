@@ -26,14 +26,13 @@ import pandas as pd
 
 from ptbxl_multimodal import checkpoints
 
-from ptbxl_multimodal.inference import predict_proba
-from ptbxl_multimodal.inputs import signal_inputs
+from ptbxl_multimodal.branches import BRANCH_NAMES
+from ptbxl_multimodal.inference import Predictor, branch_specs, signal_inputs
 from ptbxl_multimodal.data.labels import AGE_CAP, METADATA_COLUMNS
 from ptbxl_multimodal.data.records import read_record
 from ptbxl_multimodal.errors import PipelineError, RecordError
 
 log = logging.getLogger(__name__)
-BRANCHES = ("time", "freq", "spec", "meta")
 
 
 @dataclass
@@ -104,11 +103,10 @@ def predict_records(records: list[Path], models_dir: Path, metrics_dir: Path, me
     fusion = checkpoints.load(models_dir / "fusion.pt")
     models = {"fusion": fusion}
     if all_branches:
-        models.update({b: checkpoints.load(models_dir / f"{b}.pt") for b in BRANCHES})
-    specs = {b: c["input_spec"] for b, c in fusion["branches"].items()}
-    specs.update({name: c["input_spec"] for name, c in models.items() if c["kind"] == "branch"})
+        models.update({b: checkpoints.load(models_dir / f"{b}.pt") for b in BRANCH_NAMES})
+    specs = {name: spec for ckpt in models.values() for name, spec in branch_specs(ckpt).items()}
     classes = fusion["classes"]
-    duration = max(float(s.get("duration_s", 10)) for s in specs.values())
+    duration = max(s.duration_s for s in specs.values() if s.duration_s is not None)
     results = [Prediction(str(r)) for r in records]
 
     # Read and check every record; group the good ones by sampling rate for batched preprocessing.
@@ -135,7 +133,7 @@ def predict_records(records: list[Path], models_dir: Path, metrics_dir: Path, me
             inputs[name][[position[i] for i, _ in group]] = arr
 
     for name, ckpt in models.items():
-        probs = predict_proba(ckpt, inputs, batch_size)
+        probs = Predictor(ckpt, batch_size)(inputs)
         thresholds = load_thresholds(metrics_dir, name, classes)
         for k, i in enumerate(good):
             results[i].probabilities[name] = {c: round(float(p), 6) for c, p in zip(classes, probs[k])}

@@ -13,7 +13,12 @@ import difflib
 import math
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, TypeVar
+
+import yaml
+
+from ptbxl_multimodal.errors import ParamError
 
 T = TypeVar("T")
 
@@ -30,7 +35,10 @@ class Rules:
 
 
 def setting(**rules: Any) -> Any:
-    """A dataclass field with validation rules (ge, gt, le, nonempty, item) and no default."""
+    """A dataclass field with validation rules (ge, gt, le, nonempty; item: a dict of rules for list elements)
+    and no default."""
+    if isinstance(rules.get("item"), dict):
+        rules["item"] = Rules(**rules["item"])
     return dataclasses.field(metadata={"rules": Rules(**rules)})
 
 
@@ -166,3 +174,45 @@ def field_names(cls: type) -> tuple[str, ...]:
 def as_dict(settings: Any) -> dict[str, Any]:
     """Plain nested dict of a settings instance (for checkpoints and JSON)."""
     return dataclasses.asdict(settings)
+
+
+def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """params.yaml as a plain dict (unvalidated); ParamError if it is missing or not YAML."""
+    path = Path(path)
+    try:
+        with open(path) as fh:
+            raw = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ParamError(f"{path}: not found; run the stage from the project root") from None
+    except yaml.YAMLError as exc:
+        raise ParamError(f"{path}: not valid YAML: {exc}") from None
+    return raw if raw is not None else {}
+
+
+def raise_if(errors: list[str]) -> None:
+    """ParamError listing every problem, if there is any."""
+    if errors:
+        unique = dict.fromkeys(errors)  # a shared section (train.common) is checked for every user of it
+        raise ParamError("invalid params.yaml:\n  - " + "\n  - ".join(unique))
+
+
+def subtree(raw: Any, path: str, errors: list[str]) -> Any:
+    """The value at a dotted path of params.yaml, or None after recording that it is missing."""
+    node = raw
+    walked = []
+    for key in path.split("."):
+        walked.append(key)
+        if not isinstance(node, dict) or key not in node:
+            errors.append(f"{'.'.join(walked)}: missing (add it to params.yaml)")
+            return None
+        node = node[key]
+    return node
+
+
+def load_section(raw: dict[str, Any], path: str, cls: type[T]) -> T:
+    """One section of params.yaml (e.g. "download"), typed; ParamError listing every problem in it."""
+    errors: list[str] = []
+    values = subtree(raw, path, errors)
+    settings = parse(cls, values, path, errors) if not errors else None
+    raise_if(errors)
+    return settings

@@ -1,17 +1,14 @@
 """Stage `download`: fetch PTB-XL (PhysioNet, a mirror or a local folder) into data/raw, verified."""
 
-from pathlib import Path
-
 from ptbxl_multimodal.cli import run_stage
-from ptbxl_multimodal.data.fetch import fetch_ptbxl
-from ptbxl_multimodal.config import load_params
-
-RAW_DIR = Path("data/raw")
+from ptbxl_multimodal.data.fetch import DownloadSettings, fetch_ptbxl
+from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.schema import load_section, read_params
 
 
 def main() -> None:
-    p = load_params()["download"]
-    fetch_ptbxl(p["source"], RAW_DIR, p["sampling_rate"], p["workers"], p["retries"], p["timeout"])
+    settings = load_section(read_params(), "download", DownloadSettings)
+    fetch_ptbxl(settings, ProjectPaths().raw)
 
 
 if __name__ == "__main__":

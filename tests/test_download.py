@@ -8,8 +8,11 @@ import time
 
 import pytest
 
+from helpers import settings
+from helpers.project import committed_params_text
+from helpers.sample import ROOT, sha256
+
 from ptbxl_multimodal.data.fetch import fetch_ptbxl, staging_dir
-from conftest import ROOT, sha256
 from ptbxl_multimodal.errors import FetchError
 
 
@@ -29,7 +32,7 @@ def check_tree(dest, mirror, rate=100):
 
 def test_http_download_fetches_and_verifies_only_the_requested_rate(mini_mirror, serve, tmp_path):
     server = serve(mini_mirror)
-    summary = fetch_ptbxl(server.url, tmp_path / "raw", 100, workers=4)
+    summary = fetch_ptbxl(settings.download(server.url, 100, workers=4), tmp_path / "raw")
     check_tree(tmp_path / "raw", mini_mirror, 100)
     assert summary["files"] == 2 + 2 * 20
     assert not any("records500" in r for r in server.requests)
@@ -37,7 +40,7 @@ def test_http_download_fetches_and_verifies_only_the_requested_rate(mini_mirror,
 
 
 def test_500hz_records_on_request(mini_mirror, tmp_path):
-    fetch_ptbxl(str(mini_mirror), tmp_path / "raw", 500, workers=2)
+    fetch_ptbxl(settings.download(str(mini_mirror), 500, workers=2), tmp_path / "raw")
     check_tree(tmp_path / "raw", mini_mirror, 500)
 
 
@@ -46,7 +49,7 @@ def test_interrupted_transfer_is_retried(mini_mirror, serve, tmp_path):
     victim = "records100/00000/00007_lr.dat"
     server.cut_once(victim)
     server.fail("records100/00000/00003_lr.hea", times=2)  # 500 twice, then fine
-    fetch_ptbxl(server.url, tmp_path / "raw", 100, workers=4, retries=3, backoff=0.01)
+    fetch_ptbxl(settings.download(server.url, 100, workers=4, retries=3), tmp_path / "raw", backoff=0.01)
     check_tree(tmp_path / "raw", mini_mirror, 100)
     assert server.requests.count(victim) == 2
 
@@ -57,7 +60,7 @@ def test_corrupt_file_fails_clearly_and_keeps_nothing_at_the_destination(mini_mi
     (bad / "records100/00000/00005_lr.dat").write_bytes(b"\0" * 24000)  # right size, wrong content
     server = serve(bad)
     with pytest.raises(FetchError) as err:
-        fetch_ptbxl(server.url, tmp_path / "raw", 100, workers=4, retries=1, backoff=0.01)
+        fetch_ptbxl(settings.download(server.url, 100, workers=4, retries=1), tmp_path / "raw", backoff=0.01)
     message = str(err.value)
     assert "records100/00000/00005_lr.dat" in message and "checksum mismatch" in message
     assert "download.source" in message  # says how to point the stage elsewhere
@@ -71,12 +74,12 @@ def test_resume_does_not_fetch_verified_files_again(mini_mirror, serve, tmp_path
     # first run dies on one file that fails every time
     server.fail("records100/00000/00020_lr.dat", times=100)
     with pytest.raises(FetchError):
-        fetch_ptbxl(server.url, dest, 100, workers=2, retries=0)
+        fetch_ptbxl(settings.download(server.url, 100, workers=2, retries=0), dest)
     kept = [p for p in staging_dir(dest).rglob("*") if p.is_file()]
     assert len(kept) > 3  # verified files survive the failed run
     server.httpd.fail_times.clear()
     server.requests.clear()
-    summary = fetch_ptbxl(server.url, dest, 100, workers=2)
+    summary = fetch_ptbxl(settings.download(server.url, 100, workers=2), dest)
     check_tree(dest, mini_mirror, 100)
     refetched = [r for r in server.requests if r.startswith("records100")]
     assert len(refetched) == summary["fetched"] < summary["files"] - 3
@@ -89,7 +92,7 @@ def test_killed_download_resumes(mini_mirror, serve, tmp_path, sig):
     server.slow_down(0.05)
     project = tmp_path / "proj"
     project.mkdir()
-    (project / "params.yaml").write_text((ROOT / "params.yaml").read_text().replace(
+    (project / "params.yaml").write_text(committed_params_text().replace(
         "https://physionet.org/files/ptb-xl/1.0.3/", server.url).replace("workers: 8", "workers: 1"))
     proc = subprocess.Popen([sys.executable, "-m", "stages.download"], cwd=project,
                             env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
@@ -113,13 +116,13 @@ def test_killed_download_resumes(mini_mirror, serve, tmp_path, sig):
 def test_404_and_unreachable_sources_say_what_to_do(mini_mirror, serve, tmp_path):
     server = serve(mini_mirror)
     with pytest.raises(FetchError, match=r"nope/SHA256SUMS.txt: HTTP 404.*download.source"):
-        fetch_ptbxl(server.url + "nope/", tmp_path / "a", 100, retries=0)
+        fetch_ptbxl(settings.download(server.url + "nope/", 100, retries=0), tmp_path / "a")
     port = server.httpd.server_address[1]
     server.close()
     with pytest.raises(FetchError, match=rf"127.0.0.1:{port}/SHA256SUMS.txt.*could not be reached.*download.source"):
-        fetch_ptbxl(f"http://127.0.0.1:{port}/", tmp_path / "b", 100, retries=1, backoff=0.01)
+        fetch_ptbxl(settings.download(f"http://127.0.0.1:{port}/", 100, retries=1), tmp_path / "b", backoff=0.01)
     with pytest.raises(FetchError, match="no such folder"):
-        fetch_ptbxl(str(tmp_path / "missing"), tmp_path / "c", 100)
+        fetch_ptbxl(settings.download(str(tmp_path / "missing"), 100), tmp_path / "c")
 
 
 def test_file_missing_from_checksums_is_refused(mini_mirror, tmp_path):
@@ -128,4 +131,4 @@ def test_file_missing_from_checksums_is_refused(mini_mirror, tmp_path):
     sums = (bad / "SHA256SUMS.txt").read_text().splitlines()
     (bad / "SHA256SUMS.txt").write_text("\n".join(l for l in sums if "00004_lr.hea" not in l) + "\n")
     with pytest.raises(FetchError, match="00004_lr.hea: not listed in SHA256SUMS.txt"):
-        fetch_ptbxl(str(bad), tmp_path / "raw", 100)
+        fetch_ptbxl(settings.download(str(bad), 100), tmp_path / "raw")

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import SAMPLE, needs_sample
-from pipeline_helpers import dvc, env, git, make_project, set_params, stages_run
+from helpers.sample import SAMPLE, needs_sample
+from helpers.project import dvc, env, git, make_project, set_params, stages_run
 
 pytestmark = [needs_sample, pytest.mark.slow]
 BRANCH_STAGES = {"train@time", "train@freq", "train@spec", "train@meta"}

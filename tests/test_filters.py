@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from ptbxl_multimodal.signal.filters import FilterChain, FilterSettings, resample
+from helpers.settings import filters
+
+from ptbxl_multimodal.signal.filters import Bandpass, Baseline, FilterChain, FilterSettings, Notch, resample
 
 
 def sine(freq: float, fs: int, seconds: float = 10.0) -> np.ndarray:
@@ -19,7 +21,7 @@ def amplitude(x: np.ndarray, fs: int) -> np.ndarray:
 
 def test_bandpass_passes_in_band_and_attenuates_outside():
     fs = 500
-    chain = FilterChain(FilterSettings(fs=fs, bandpass=(0.5, 40.0), bandpass_order=4))
+    chain = FilterChain(filters(fs, bandpass=(0.5, 40.0, 4)))
     assert amplitude(chain(sine(10, fs)), fs)[0] == pytest.approx(1.0, abs=0.02)
     assert amplitude(chain(sine(100, fs, 30)), fs)[0] < 0.01  # 4th-order, > 1 octave above the corner
     assert amplitude(chain(sine(0.05, fs, 40)), fs)[0] < 0.1  # baseline-like drift, 10x down
@@ -28,14 +30,14 @@ def test_bandpass_passes_in_band_and_attenuates_outside():
 def test_filter_is_zero_phase():
     fs = 500
     x = sine(5, fs)
-    y = FilterChain(FilterSettings(fs=fs, bandpass=(0.5, 40.0)))(x)
+    y = FilterChain(filters(fs, bandpass=(0.5, 40.0, 4)))(x)
     lag = np.argmax(np.correlate(y[0, fs:-fs], x[0, fs:-fs], mode="full")) - (x.shape[1] - 2 * fs - 1)
     assert lag == 0
 
 
 def test_notch_removes_power_line():
     fs = 500
-    chain = FilterChain(FilterSettings(fs=fs, bandpass=None, notch=50.0, notch_quality=30.0))
+    chain = FilterChain(filters(fs, notch=(50.0, 30.0)))
     assert amplitude(chain(sine(50, fs)), fs)[0] < 0.05
     assert amplitude(chain(sine(10, fs)), fs)[0] == pytest.approx(1.0, abs=0.02)
 
@@ -45,7 +47,7 @@ def test_baseline_removal_takes_out_slow_drift():
     drift = 2.0 * sine(0.1, fs, 20)
     spikes = np.zeros_like(drift)
     spikes[0, ::fs] = 1.0  # one narrow "beat" per second
-    chain = FilterChain(FilterSettings(fs=fs, bandpass=None, baseline=(0.2, 0.6)))
+    chain = FilterChain(filters(fs, baseline=(0.2, 0.6)))
     cleaned = chain(drift + spikes)
     assert np.abs(cleaned - spikes)[0, fs:-fs].max() < 0.1
 
@@ -64,10 +66,7 @@ def test_resample_is_anti_aliased():
     assert np.abs(y[0, 100:-100]).max() < 0.02
 
 
-def test_settings_from_params_and_attrs():
-    p = {"fs": 100, "bandpass": {"enabled": True, "low": 0.5, "high": 45.0, "order": 3},
-         "notch": {"enabled": False, "freq": 50.0, "quality": 30.0},
-         "baseline": {"enabled": True, "window1": 0.2, "window2": 0.6}}
-    s = FilterSettings.from_params(p)
-    assert s.bandpass == (0.5, 45.0) and s.notch is None and s.baseline == (0.2, 0.6)
-    assert s.as_attrs()["notch"] == "off"
+def test_settings_round_trip_through_attributes():
+    s = FilterSettings(100, Bandpass(True, 0.5, 45.0, 3), Notch(False, 50.0, 30.0), Baseline(True, 0.2, 0.6))
+    assert FilterSettings.from_attrs(s.to_attrs()) == s
+    assert "no notch" in s.describe() and "band-pass 0.5-45 Hz (order 3)" in s.describe()

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from ptbxl_multimodal.data.labels import make_labels, metadata, read_database, read_statements, record_codes
-from conftest import SAMPLE, needs_sample
+from helpers.sample import SAMPLE, needs_sample
 from ptbxl_multimodal.errors import LabelError
 
 pytestmark = needs_sample

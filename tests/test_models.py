@@ -1,19 +1,28 @@
 """Each model's forward pass on real-shaped input, the fusion variants and checkpoint round trips."""
 
+from dataclasses import replace
 
 import pytest
 import torch
-import yaml
+from helpers.settings import defaults, filters
 
 from ptbxl_multimodal import checkpoints
-from ptbxl_multimodal.models import FusionHead, FusionModel, build_branch
-from ptbxl_multimodal.config import architecture
-from conftest import ROOT
+from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.input_spec import InputSpec
+from ptbxl_multimodal.models.fusion import FusionHead, FusionModel
 
-PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
+PARAMS = defaults()
 # Real shapes at the defaults: 10 s at 100 Hz; 501 FFT bins (0-50 Hz); 33 x 59 spectrogram; 4 metadata columns.
 SHAPES = {"time": (12, 1000), "freq": (12, 501), "spec": (12, 33, 59), "meta": (4,)}
+
+
+def architecture(branch):
+    return PARAMS.branches[branch].architecture
+
+
+def build_branch(branch, shape, n_classes, arch):
+    return BRANCHES[branch].build(shape, n_classes, arch)
 
 
 def make_inputs(batch=4):
@@ -25,15 +34,15 @@ def make_inputs(batch=4):
 
 @pytest.mark.parametrize("branch", list(SHAPES))
 def test_branch_forward_and_embedding(branch):
-    model = build_branch(branch, SHAPES[branch], 5, architecture(PARAMS, branch)).eval()
+    model = build_branch(branch, SHAPES[branch], 5, architecture(branch)).eval()
     x = make_inputs()[branch]
     logits = model(x)
     assert logits.shape == (4, 5) and torch.isfinite(logits).all()
-    assert model.embed(x).shape == (4, PARAMS["train"][branch]["embedding_dim"])
+    assert model.embed(x).shape == (4, architecture(branch).embedding_dim)
 
 
 def test_time_branch_accepts_other_lengths_and_crops_in_training():
-    arch = {**architecture(PARAMS, "time"), "train_crop": 0.5}
+    arch = replace(architecture("time"), train_crop=0.5)
     model = build_branch("time", (12, 1000), 5, arch)
     assert model.crop_length == 500
     assert model.eval()(torch.randn(2, 12, 2500)).shape == (2, 5)  # 250 Hz input, fully convolutional
@@ -41,7 +50,7 @@ def test_time_branch_accepts_other_lengths_and_crops_in_training():
 
 
 def test_meta_branch_uses_missing_indicators():
-    model = build_branch("meta", (4,), 5, architecture(PARAMS, "meta")).eval()
+    model = build_branch("meta", (4,), 5, architecture("meta")).eval()
     known = torch.tensor([[60.0, 1.0, 170.0, 70.0]])
     unknown = torch.tensor([[60.0, 1.0, float("nan"), float("nan")]])
     assert not torch.allclose(model(known), model(unknown))
@@ -50,7 +59,7 @@ def test_meta_branch_uses_missing_indicators():
 
 @pytest.mark.parametrize("method", ["concat", "gated", "attention"])
 def test_fusion_methods(method):
-    branches = {b: build_branch(b, s, 5, architecture(PARAMS, b)) for b, s in SHAPES.items()}
+    branches = {b: build_branch(b, s, 5, architecture(b)) for b, s in SHAPES.items()}
     head = FusionHead([m.embedding_dim for m in branches.values()], 5, method, 32, 0.1, 0.3)
     model = FusionModel(branches, head, freeze_branches=True).eval()
     assert model(make_inputs()).shape == (4, 5)
@@ -69,22 +78,23 @@ def test_branch_dropout_never_hides_every_branch():
 
 
 def test_checkpoint_round_trip(tmp_path):
-    model = build_branch("time", SHAPES["time"], 5, architecture(PARAMS, "time")).eval()
+    model = build_branch("time", SHAPES["time"], 5, architecture("time")).eval()
     model.set_normalization(torch.full((12, 1), 0.1), torch.full((12, 1), 2.0))
-    ckpt = checkpoints.branch_checkpoint("time", model, architecture(PARAMS, "time"), list("ABCDE"),
-                                         "superdiagnostic", {"fs": 100}, {"best_epoch": 1})
+    spec = InputSpec((12, 1000), 100, 10.0, filters(100, bandpass=(0.5, 45.0, 3)))
+    ckpt = checkpoints.branch_checkpoint("time", model, architecture("time"), list("ABCDE"),
+                                         "superdiagnostic", spec, {"best_epoch": 1})
     checkpoints.save(ckpt, tmp_path / "time.pt")
     loaded = checkpoints.load(tmp_path / "time.pt")
     again = checkpoints.branch_from_checkpoint(loaded)
     x = make_inputs()["time"]
     assert torch.equal(model(x), again(x))
-    assert loaded["input_spec"] == {"fs": 100} and loaded["classes"] == list("ABCDE")
+    assert checkpoints.input_spec(loaded) == spec and loaded["classes"] == list("ABCDE")
     assert torch.equal(again.mean, torch.full((12, 1), 0.1))
 
 
 def test_checkpoint_errors(tmp_path):
-    with pytest.raises(checkpoints.StageError, match="model not found"):
+    with pytest.raises(StageError, match="model not found"):
         checkpoints.load(tmp_path / "none.pt")
     torch.save({"something": 1}, tmp_path / "other.pt")
-    with pytest.raises(checkpoints.StageError, match="not a checkpoint of this pipeline"):
+    with pytest.raises(StageError, match="not a checkpoint of this version of the pipeline"):
         checkpoints.load(tmp_path / "other.pt")

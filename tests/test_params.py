@@ -1,15 +1,16 @@
 """params.yaml validation: every class of mistake fails early with the key named."""
 
 import copy
+import dataclasses
+import math
 
 import pytest
-import yaml
+from helpers.project import committed_params, committed_params_text
 
-from ptbxl_multimodal.config import load_params, training_settings, validate
-from conftest import ROOT
+from ptbxl_multimodal.config import Params, load_params, validate
 from ptbxl_multimodal.errors import ParamError
 
-DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
+DEFAULTS = committed_params()
 
 
 def broken(path: str, value):
@@ -22,8 +23,9 @@ def broken(path: str, value):
     return p
 
 
-def test_defaults_are_valid():
-    assert load_params(ROOT / "params.yaml")["preprocess"]["task"] == "superdiagnostic"
+def test_defaults_are_valid(tmp_path):
+    (tmp_path / "params.yaml").write_text(committed_params_text())
+    assert load_params(tmp_path / "params.yaml").preprocess.task == "superdiagnostic"
 
 
 @pytest.mark.parametrize("path,value,message", [
@@ -66,8 +68,9 @@ def test_unknown_section_is_rejected():
 def test_branch_overrides_common_settings():
     p = copy.deepcopy(DEFAULTS)
     p["train"]["spec"]["lr"] = 0.0005
-    assert training_settings(validate(p), "spec")["lr"] == 0.0005
-    assert training_settings(p, "freq")["lr"] == p["train"]["common"]["lr"]
+    typed = validate(p)
+    assert typed.branches["spec"].training.lr == 0.0005
+    assert typed.branches["freq"].training.lr == p["train"]["common"]["lr"]
 
 
 def test_unreadable_file(tmp_path):
@@ -88,3 +91,50 @@ def test_all_problems_are_listed_at_once():
     message = str(err.value)
     assert "train.common.lr = -1" in message and "preprocess.bandpass: need" in message
     assert "split.val_folds = 'nine': expected a list" in message
+
+
+@pytest.mark.parametrize("path", ["preprocess.notch.quality", "download.timeout", "train.meta.dropout",
+                                  "train.common.lr", "split.ratios.val"])
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_nan_and_infinity_are_rejected(path, value):
+    with pytest.raises(ParamError) as err:
+        validate(broken(path, value))
+    assert f"{path} = {value!r}: must be a finite number" in str(err.value)
+
+
+def _settings_types(cls, seen):
+    """Every settings dataclass reachable from `cls` through its field types."""
+    import typing
+    if cls in seen:
+        return
+    seen.add(cls)
+    for hint in typing.get_type_hints(cls).values():
+        for inner in (hint, *typing.get_args(hint)):
+            for leaf in (inner, *typing.get_args(inner)):
+                if dataclasses.is_dataclass(leaf):
+                    _settings_types(leaf, seen)
+
+
+def test_settings_types_have_no_defaults_of_their_own():
+    """params.yaml is the one place values are chosen: no settings type may carry a second default."""
+    from ptbxl_multimodal.branches import BRANCHES
+    seen: set = set()
+    _settings_types(Params, seen)
+    for branch in BRANCHES.values():
+        _settings_types(branch.config, seen)
+    assert len(seen) > 10
+    with_defaults = [f"{cls.__name__}.{f.name}" for cls in seen for f in dataclasses.fields(cls)
+                     if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING]
+    assert with_defaults == []
+
+
+def test_every_branch_has_a_params_section_and_nothing_else_does():
+    from ptbxl_multimodal.branches import BRANCHES
+    p = copy.deepcopy(DEFAULTS)
+    p["train"]["ecg"] = {}
+    with pytest.raises(ParamError, match="train.ecg: unknown key"):
+        validate(p)
+    p = copy.deepcopy(DEFAULTS)
+    del p["train"][next(iter(BRANCHES))]
+    with pytest.raises(ParamError, match=f"train.{next(iter(BRANCHES))}: missing"):
+        validate(p)

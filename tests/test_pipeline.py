@@ -7,8 +7,8 @@ import json
 import h5py
 import pytest
 
-from conftest import SAMPLE, needs_sample
-from pipeline_helpers import dvc, make_project, stages_run
+from helpers.sample import SAMPLE, needs_sample
+from helpers.project import dvc, make_project, stages_run
 
 pytestmark = [needs_sample, pytest.mark.slow]
 MODELS = ("time", "freq", "spec", "meta", "fusion")
@@ -144,7 +144,7 @@ def test_predict_matches_evaluate_on_test_records(project, tmp_path):
 
 def test_predict_500hz_corrupt_and_wrong_leads(project, tmp_path, ecg_like):
     import shutil
-    from conftest import write_record
+    from helpers.records import write_record
     from ptbxl_multimodal.predict import main as predict
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -166,15 +166,23 @@ def test_predict_500hz_corrupt_and_wrong_leads(project, tmp_path, ecg_like):
 
 DDP_DRIVER = """
 import sys
+from dataclasses import replace
 from pathlib import Path
+from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.schema import read_params
 from ptbxl_multimodal.training import distributed
-from ptbxl_multimodal.config import load_params
+from ptbxl_multimodal.training.train_branch import load_branch_params, train_branch
 
-p = load_params()
-p["train"]["meta"]["dropout"] = 0.0  # no per-rank randomness: then 2 processes must equal 1
-p["train"]["common"]["epochs"] = 4
-p["train"]["common"]["mixup"] = 0.2  # partners are drawn on the global batch, so this must match too
-train_branch("meta", p, models_dir=Path(sys.argv[1]), logs_dir=Path(sys.argv[2]))
+p = load_branch_params(read_params(), "meta")
+p = replace(p, architecture=replace(p.architecture, dropout=0.0),  # no per-rank randomness: 2 processes == 1
+            training=replace(p.training, epochs=4, mixup=0.2))  # mixup partners come from the global batch
+root = Path(sys.argv[1])  # the project's data, this run's own models and logs
+root.mkdir(exist_ok=True)
+try:
+    (root / "data").symlink_to(Path.cwd() / "data")
+except FileExistsError:  # the other rank made it
+    pass
+train_branch("meta", p, ProjectPaths(root))
 distributed.finish()
 """
 
@@ -183,18 +191,18 @@ def test_two_process_ddp_matches_one_process(project, tmp_path):
     import subprocess
     import sys
     import torch
-    from pipeline_helpers import env
+    from helpers.project import env
     driver = tmp_path / "driver.py"
     driver.write_text(DDP_DRIVER)
     runs = {"single": [sys.executable, str(driver)],
             "ddp": [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(driver)]}
     for name, cmd in runs.items():
-        done = subprocess.run([*cmd, str(tmp_path / name), str(tmp_path / f"{name}-logs")], cwd=project, env=env(),
+        done = subprocess.run([*cmd, str(tmp_path / name)], cwd=project, env=env(),
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
-    a = torch.load(tmp_path / "single/meta.pt", weights_only=True)
-    b = torch.load(tmp_path / "ddp/meta.pt", weights_only=True)
+    a = torch.load(tmp_path / "single/models/meta.pt", weights_only=True)
+    b = torch.load(tmp_path / "ddp/models/meta.pt", weights_only=True)
     assert a["training"]["best_val_macro_auc"] == pytest.approx(b["training"]["best_val_macro_auc"], abs=1e-6)
     for key, value in a["state_dict"].items():
         assert torch.allclose(value.float(), b["state_dict"][key].float(), atol=1e-5), key
-    assert (tmp_path / "ddp-logs/meta/metrics.json").is_file()  # written once, by rank 0
+    assert (tmp_path / "ddp/metrics/train/meta/metrics.json").is_file()  # written once, by rank 0

@@ -8,17 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ptbxl_multimodal.data.loading import input_spec
-from ptbxl_multimodal.data.feature_files import featurize
-from ptbxl_multimodal.signal.filters import FilterSettings
-from ptbxl_multimodal.inputs import signal_inputs
+from helpers import settings
 
+from ptbxl_multimodal.data.feature_files import featurize
 from ptbxl_multimodal.data.processed_files import preprocess
 from ptbxl_multimodal.data.records import read_record
-from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings
 from ptbxl_multimodal.errors import LabelError, RecordError
+from ptbxl_multimodal.inference import signal_inputs
+from ptbxl_multimodal.input_spec import InputSpec
 
-SETTINGS = FilterSettings(fs=100, bandpass=(0.5, 45.0), bandpass_order=3)
+SETTINGS = settings.filters(100, bandpass=(0.5, 45.0, 3))
 
 
 @pytest.fixture
@@ -28,10 +27,10 @@ def raw(mini_mirror, tmp_path):
     return dest
 
 
-def run(raw, out, **kw):
-    args = dict(settings=SETTINGS, source_fs=100, task="superdiagnostic", workers=2, chunk_size=4)
-    args.update(kw)
-    return preprocess(raw, out, **args)
+def run(raw, out, filters=SETTINGS, source_fs=100, **changes):
+    """preprocess with the committed settings, 2 workers, chunks of 4 records, and `changes`."""
+    params = settings.preprocess(filters, **{"task": "superdiagnostic", "workers": 2, "chunk_size": 4, **changes})
+    return preprocess(raw, out, params, source_fs)
 
 
 def test_outputs_and_contents(raw, tmp_path):
@@ -69,7 +68,7 @@ def test_500hz_source_resampled_to_100hz_matches_100hz_source(raw, tmp_path):
 
 
 def test_upsampling_to_250hz(raw, tmp_path):
-    run(raw, tmp_path / "p", settings=FilterSettings(fs=250, bandpass=(0.5, 45.0)))
+    run(raw, tmp_path / "p", filters=settings.filters(250, bandpass=(0.5, 45.0, 4)))
     with h5py.File(tmp_path / "p/signals.h5") as h5:
         assert h5["signals"].shape[2] == 2500 and h5.attrs["fs"] == 250
 
@@ -106,10 +105,10 @@ def test_unknown_scp_code_and_missing_column(raw, tmp_path):
 
 def test_features_axes_and_determinism(raw, tmp_path):
     run(raw, tmp_path / "p")
-    fft_s, spec_s = FFTSettings(log=True, max_freq=40.0), SpectrogramSettings(nperseg=64, noverlap=48)
+    fft_s, spec_s = settings.fft(log=True, max_freq=40.0), settings.spectrogram(nperseg=64, noverlap=48, phase=False)
     for out in ("a", "b"):
-        featurize(tmp_path / "p/signals.h5", tmp_path / out / "fft.h5", tmp_path / out / "spec.h5", fft_s, spec_s,
-                  workers=2 if out == "a" else 1, chunk_size=3)
+        featurize(tmp_path / "p/signals.h5", tmp_path / out / "fft.h5", tmp_path / out / "spec.h5",
+                  settings.features(fft_s, spec_s, workers=2 if out == "a" else 1, chunk_size=3))
     for name in ("fft.h5", "spec.h5"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     with h5py.File(tmp_path / "a/fft.h5") as f, h5py.File(tmp_path / "a/spec.h5") as s, \
@@ -120,17 +119,18 @@ def test_features_axes_and_determinism(raw, tmp_path):
         assert s["spectrogram"].shape == (n, 12, s["frequency_hz"].size, s["time_s"].size)
         assert s["frequency_hz"][1] == pytest.approx(100 / 64)
         assert np.array_equal(f["ecg_id"][...], sig["ecg_id"][...])
-        assert f.attrs["fft_max_freq"] == 40.0 and s.attrs["spectrogram_nperseg"] == 64
+        assert json.loads(f.attrs["fft"])["max_freq"] == 40.0 and json.loads(s.attrs["spectrogram"])["nperseg"] == 64
 
 
 def test_phase_spectrogram_written_and_rebuilt_for_prediction(raw, tmp_path):
     """With phase, spectrogram.h5 has 36 channels, and predict's inputs (from the checkpoint's input spec) match."""
     run(raw, tmp_path / "p")
-    spec_s = SpectrogramSettings(nperseg=64, noverlap=48, phase=True)
-    featurize(tmp_path / "p/signals.h5", tmp_path / "f/fft.h5", tmp_path / "f/spec.h5", FFTSettings(), spec_s,
-              workers=1, chunk_size=4)
-    spec = input_spec("spec", {"spec": (tmp_path / "f/spec.h5", "spectrogram")})
-    assert spec["shape"][0] == 36 and spec["spectrogram_phase"] is True
+    spec_s = settings.spectrogram(nperseg=64, noverlap=48, phase=True)
+    featurize(tmp_path / "p/signals.h5", tmp_path / "f/fft.h5", tmp_path / "f/spec.h5",
+              settings.features(spec_settings=spec_s, workers=1, chunk_size=4))
+    spec = InputSpec.from_h5(tmp_path / "f/spec.h5", "spectrogram")
+    assert spec.shape[0] == 36 and spec.spectrogram.phase is True
+    assert InputSpec.from_dict(spec.to_dict()) == spec
     with h5py.File(tmp_path / "f/spec.h5") as s, h5py.File(tmp_path / "p/signals.h5") as sig:
         stored, ecg_id = s["spectrogram"][:2], sig["ecg_id"][:2]
     x = np.stack([read_record(raw / f"records100/00000/{e:05d}_lr")[0] for e in ecg_id])
@@ -139,7 +139,7 @@ def test_phase_spectrogram_written_and_rebuilt_for_prediction(raw, tmp_path):
 
 
 def test_wrong_number_of_samples_is_named(raw, tmp_path, ecg_like):
-    from conftest import write_record
+    from helpers.records import write_record
     folder = raw / "records100" / "00000"
     for ext in ("hea", "dat"):
         (folder / f"00004_lr.{ext}").unlink()

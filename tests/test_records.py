@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from ptbxl_multimodal.data.records import LEADS, read_record
-from conftest import SAMPLE, needs_sample, write_record
+from helpers.sample import SAMPLE, needs_sample
+from helpers.records import write_record
 from ptbxl_multimodal.errors import RecordError
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from ptbxl_multimodal.data.labels import make_labels, read_database, read_statements
-from ptbxl_multimodal.data.splits import check_disjoint_patients, split_by_folds, split_stratified, summarize
-from conftest import SAMPLE, needs_sample
+from ptbxl_multimodal.data.splits import Ratios, check_disjoint_patients, split_by_folds, split_stratified, summarize
+from helpers.sample import SAMPLE, needs_sample
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_strat_fold_split(sample):
 @needs_sample
 def test_stratified_split_is_patient_disjoint_and_balanced(sample):
     labels, patients, _ = sample
-    split = split_stratified(labels.y, patients, {"train": 0.7, "val": 0.15, "test": 0.15}, seed=0)
+    split = split_stratified(labels.y, patients, Ratios(train=0.7, val=0.15, test=0.15), seed=0)
     check_disjoint_patients(split, patients)
     assert sum(v.size for v in split.values()) == len(patients)
     n = len(patients)
@@ -38,7 +38,7 @@ def test_stratified_split_is_patient_disjoint_and_balanced(sample):
     prevalence = labels.y.mean(axis=0)
     for name in ("val", "test"):
         assert np.abs(labels.y[split[name]].mean(axis=0) - prevalence).max() < 0.08
-    again = split_stratified(labels.y, patients, {"train": 0.7, "val": 0.15, "test": 0.15}, seed=0)
+    again = split_stratified(labels.y, patients, Ratios(train=0.7, val=0.15, test=0.15), seed=0)
     assert all(np.array_equal(split[k], again[k]) for k in split)
 
 
@@ -46,7 +46,7 @@ def test_patients_with_many_records_stay_together():
     rng = np.random.default_rng(0)
     patients = np.repeat(np.arange(60), 3)  # every patient has three records
     y = rng.integers(0, 2, (180, 4)).astype(np.uint8)
-    split = split_stratified(y, patients, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=1)
+    split = split_stratified(y, patients, Ratios(train=0.6, val=0.2, test=0.2), seed=1)
     check_disjoint_patients(split, patients)
     summary = summarize(split, y, ["a", "b", "c", "d"], patients)
     assert sum(s["patients"] for s in summary.values()) == 60

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from ptbxl_multimodal.errors import TrainingError
-from ptbxl_multimodal.training.loop import (TrainSettings, epoch_batches, fit, mix, mixup_partners, pos_weight,
-                                            sample_weights)
+from ptbxl_multimodal.training.loop import epoch_batches, fit, mix, mixup_partners, pos_weight, sample_weights
+from ptbxl_multimodal.training.settings import TrainSettings
 
 Y = np.array([[1, 0], [1, 0], [1, 0], [1, 1]], dtype=np.float32)  # class 0: 4/4, class 1: 1/4
 
@@ -21,7 +21,7 @@ def toy_data(n=64, seed=0):
 
 def settings(**kw):
     base = dict(epochs=5, batch_size=16, lr=0.05, weight_decay=0.0, scheduler="none", patience=5, grad_clip=1.0,
-                imbalance="none", seed=0, device="cpu", amp=False)
+                imbalance="none", seed=0, device="cpu", amp=False, mixup=0.0, threads=0, nproc=1)
     base.update(kw)
     return TrainSettings(**base)
 

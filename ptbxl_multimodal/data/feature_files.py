@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import h5py
 import numpy as np
@@ -12,9 +14,21 @@ from tqdm import tqdm
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.io.pool import ChunkPool
+from ptbxl_multimodal.schema import setting
 from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings, fft_axis, fft_magnitude, spectrogram
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """params.yaml `features`: the FFT and spectrogram views and how they are computed."""
+
+    fft: FFTSettings
+    spectrogram: SpectrogramSettings
+    workers: int = setting(ge=0)  # 0 = all cores
+    chunk_size: int = setting(ge=1)
+    compression: Literal["none", "gzip", "lzf"]
 
 
 def _featurize_chunk(job: tuple[str, int, int, float, FFTSettings, SpectrogramSettings]):
@@ -25,10 +39,9 @@ def _featurize_chunk(job: tuple[str, int, int, float, FFTSettings, SpectrogramSe
     return fft_magnitude(x, fs, fft_settings), spectrogram(x, fs, spec_settings)[2]
 
 
-def featurize(signals_path: Path, fft_path: Path, spec_path: Path, fft_settings: FFTSettings,
-              spec_settings: SpectrogramSettings, workers: int = 0, chunk_size: int = 256,
-              compression: str = "none") -> None:
+def featurize(signals_path: Path, fft_path: Path, spec_path: Path, params: FeatureSettings) -> None:
     """Write fft.h5 (N, 12, F) and spectrogram.h5 (N, 12 or 36, F', T') with their axes and the ecg_id order."""
+    fft_settings, spec_settings, chunk_size, compression = params.fft, params.spectrogram, params.chunk_size, params.compression
     with h5py.File(signals_path, "r") as h5:
         n, leads, n_samples = h5["signals"].shape
         fs = float(h5.attrs["fs"])
@@ -44,7 +57,7 @@ def featurize(signals_path: Path, fft_path: Path, spec_path: Path, fft_settings:
             h5py.File(fft_tmp, "w") as fft_h5, h5py.File(spec_tmp, "w") as spec_h5:
         fft_ds = h5store.create_record_dataset(fft_h5, "fft", (leads, freqs_fft.size), np.float32, compression)
         spec_ds = h5store.create_record_dataset(spec_h5, "spectrogram", probe.shape[1:], np.float32, compression)
-        with ChunkPool(workers, len(jobs)) as pool, tqdm(total=n, desc="features", unit="rec") as bar:
+        with ChunkPool(params.workers, len(jobs)) as pool, tqdm(total=n, desc="features", unit="rec") as bar:
             for fft_block, spec_block in pool.imap(_featurize_chunk, jobs):
                 h5store.append(fft_ds, fft_block)
                 h5store.append(spec_ds, spec_block)
@@ -54,4 +67,4 @@ def featurize(signals_path: Path, fft_path: Path, spec_path: Path, fft_settings:
             h5store.write_small(h5, "ecg_id", ecg_id)
             for name, axis in axes.items():
                 h5store.write_small(h5, name, axis.astype(np.float64))
-            h5store.set_attrs(h5, {**signal_attrs, **settings.as_attrs()})
+            h5store.set_attrs(h5, {**signal_attrs, **settings.to_attrs()})

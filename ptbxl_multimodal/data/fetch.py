@@ -19,10 +19,12 @@ import urllib.request
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 from tqdm import tqdm
-from ptbxl_multimodal.errors import FetchError, PipelineError
+from ptbxl_multimodal.errors import FetchError
+from ptbxl_multimodal.schema import setting
 
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,17 @@ LOCAL_HINT = (
     "To use a copy already on this machine, point the stage at it, e.g. "
     "`dvc exp run -S download.source=/path/to/ptb-xl` (the folder that holds ptbxl_database.csv)."
 )
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    """params.yaml `download`: where PTB-XL comes from and how it is fetched."""
+
+    source: str = setting(nonempty=True)  # URL of a PhysioNet-style tree, or a local folder
+    sampling_rate: Literal[100, 500]
+    workers: int = setting(ge=1)
+    retries: int = setting(ge=0)
+    timeout: float = setting(gt=0)  # seconds per request
 
 
 class _Transient(Exception):
@@ -152,12 +165,14 @@ def staging_dir(dest: Path) -> Path:
     return dest.with_name(f".{dest.name}.partial")
 
 
-def fetch_ptbxl(location: str, dest: Path, sampling_rate: int = 100, workers: int = 8, retries: int = 3,
-                timeout: float = 60.0, backoff: float = 0.5) -> dict[str, int]:
+def fetch_ptbxl(settings: DownloadSettings, dest: Path, backoff: float = 0.5) -> dict[str, int]:
     """Fetch and verify the metadata and the records of one sampling rate into `dest`.
 
-    Returns counts of files fetched and of files reused from an earlier interrupted run.
+    Returns counts of files fetched and of files reused from an earlier interrupted run. `backoff` is the
+    first retry's wait in seconds (doubling with each retry).
     """
+    location, sampling_rate, workers = settings.source, settings.sampling_rate, settings.workers
+    retries, timeout = settings.retries, settings.timeout
     source = Source(location)
     if not source.is_http and not Path(source.locate("")).is_dir():
         raise FetchError(f"download.source = {location!r}: no such folder. {LOCAL_HINT}")

@@ -1,4 +1,4 @@
-"""Load each branch's input tensor and the labels for a set of records, aligned by ecg_id.
+"""Load branch input tensors and the labels for a set of records, aligned by ecg_id.
 
 Each split is read once into memory (rows in ecg_id order, one contiguous read per file), which
 keeps the training input path far from being the bottleneck: batching is then tensor indexing.
@@ -12,20 +12,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.io import h5store
 
-
-RECORDS = Path("data/processed/records.h5")
-INPUTS: dict[str, tuple[Path, str]] = {
-    "time": (Path("data/processed/signals.h5"), "signals"),
-    "freq": (Path("data/features/fft.h5"), "fft"),
-    "spec": (Path("data/features/spectrogram.h5"), "spectrogram"),
-    "meta": (RECORDS, "metadata"),
-}
-# Axes the normalisation statistics are averaged over (0 = records): per lead for the signal,
-# per lead and bin for spectra, per lead and frequency for spectrograms, per column for metadata.
-NORM_AXES = {"time": (0, 2), "freq": (0,), "spec": (0, 3), "meta": (0,)}
+InputFiles = dict[str, tuple[Path, str]]  # input name -> (HDF5 file, dataset)
 
 
 @dataclass
@@ -47,60 +37,44 @@ class LabelTable:
     task: str
 
 
-def read_labels(records: Path = RECORDS) -> LabelTable:
+def read_labels(records: Path) -> LabelTable:
     """The label table of the processed records."""
     with h5py.File(records, "r") as h5:
         ds = h5["labels"]
         return LabelTable(h5["ecg_id"][...], ds[...], h5store.get_attr(ds, "classes"), h5store.get_attr(ds, "task"))
 
 
-def _rows_for(file_ids: np.ndarray, wanted: np.ndarray, path: Path) -> np.ndarray:
+def _rows_for(file_ids: np.ndarray, wanted: np.ndarray, path: Path, records: Path) -> np.ndarray:
     rows = np.searchsorted(file_ids, wanted)
     rows = np.clip(rows, 0, len(file_ids) - 1)
     if not np.array_equal(file_ids[rows], wanted):
         missing = wanted[file_ids[rows] != wanted][:5]
         raise StageError(f"{path}: records {missing.tolist()} are missing; the file is older than "
-                         f"{RECORDS}. Run `dvc repro` to rebuild it")
+                         f"{records}. Run `dvc repro` to rebuild it")
     return rows
 
 
-def load_inputs(branch: str, ecg_ids: np.ndarray, inputs: dict[str, tuple[Path, str]] = INPUTS) -> np.ndarray:
-    """The branch's input tensor for the given records (float32, in the order given)."""
-    path, name = inputs[branch]
+def load_input(path: Path, dataset: str, ecg_ids: np.ndarray, records: Path) -> np.ndarray:
+    """One input tensor for the given records (float32, in the order given)."""
     with h5py.File(path, "r") as h5:
-        rows = _rows_for(h5["ecg_id"][...], np.asarray(ecg_ids), path)
+        rows = _rows_for(h5["ecg_id"][...], np.asarray(ecg_ids), path, records)
         order = np.argsort(rows)
-        data = np.empty((rows.size, *h5[name].shape[1:]), dtype=np.float32)
-        data[order] = h5[name][np.sort(rows)] if rows.size else data
+        data = np.empty((rows.size, *h5[dataset].shape[1:]), dtype=np.float32)
+        data[order] = h5[dataset][np.sort(rows)] if rows.size else data
     return data
 
 
-def load_split(branches: list[str], ecg_ids: list[int], records: Path = RECORDS,
-               inputs: dict[str, tuple[Path, str]] = INPUTS) -> SplitData:
-    """Labels and the inputs of `branches` for the records of one split."""
+def load_split(inputs: InputFiles, ecg_ids: list[int], records: Path) -> SplitData:
+    """Labels (from `records`) and the named inputs for the records of one split."""
     table = read_labels(records)
     wanted = np.asarray(ecg_ids, dtype=np.int64)
-    rows = _rows_for(table.ecg_id, wanted, records)
+    rows = _rows_for(table.ecg_id, wanted, records, records)
     return SplitData(wanted, table.y[rows].astype(np.float32),
-                     {b: load_inputs(b, wanted, inputs) for b in branches})
+                     {name: load_input(path, dataset, wanted, records) for name, (path, dataset) in inputs.items()})
 
 
-def input_spec(branch: str, inputs: dict[str, tuple[Path, str]] = INPUTS) -> dict:
-    """The settings that produced the branch's input (sampling rate, filters, feature settings)."""
-    path, name = inputs[branch]
-    with h5py.File(path, "r") as h5:
-        spec = {k: h5store.get_attr(h5, k) for k in sorted(h5.attrs)}
-        spec.update({f"{name}_{k}": h5store.get_attr(h5[name], k) for k in sorted(h5[name].attrs)})
-        spec["shape"] = list(h5[name].shape[1:])
-        for axis in ("frequency_hz", "time_s"):
-            if axis in h5:
-                spec[axis] = h5[axis][...].tolist()
-    return spec
-
-
-def normalization_stats(branch: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std over the branch's normalisation axes, ignoring NaN (missing metadata)."""
-    axes = NORM_AXES[branch]
+def normalization_stats(x: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std over `axes` (0 = records), ignoring NaN (missing metadata); shapes without the record axis."""
     mean = np.nanmean(x, axis=axes, keepdims=True, dtype=np.float64)
     std = np.nanstd(x, axis=axes, keepdims=True, dtype=np.float64)
     mean, std = np.nan_to_num(mean), np.nan_to_num(std, nan=1.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import h5py
 import numpy as np
@@ -17,7 +18,8 @@ from tqdm import tqdm
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.data.fetch import RECORD_COLUMN
-from ptbxl_multimodal.signal.filters import FilterChain, FilterSettings, resample
+from ptbxl_multimodal.schema import setting
+from ptbxl_multimodal.signal.filters import Bandpass, Baseline, FilterChain, FilterSettings, Notch, resample
 from ptbxl_multimodal.io.pool import ChunkPool
 from ptbxl_multimodal.data.labels import METADATA_COLUMNS, make_labels, metadata, read_database, read_statements
 from ptbxl_multimodal.data.records import LEADS, read_record
@@ -25,6 +27,31 @@ from ptbxl_multimodal.errors import RecordError
 
 log = logging.getLogger(__name__)
 DURATION_S = 10  # every PTB-XL record is 10 s long
+Task = Literal["superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all"]
+Compression = Literal["none", "gzip", "lzf"]
+
+
+@dataclass(frozen=True)
+class PreprocessSettings:
+    """params.yaml `preprocess`: target rate, filters, labelling task and how the records are processed."""
+
+    fs: int = setting(ge=50, le=1000)
+    task: Task
+    min_class_count: int = setting(ge=0)
+    bandpass: Bandpass
+    notch: Notch
+    baseline: Baseline
+    skip_bad_records: bool
+    workers: int = setting(ge=0)  # 0 = all cores
+    chunk_size: int = setting(ge=1)
+    compression: Compression
+
+    @property
+    def filters(self) -> FilterSettings:
+        return FilterSettings(self.fs, self.bandpass, self.notch, self.baseline)
+
+    def problems(self, path: str) -> list[str]:
+        return self.filters.problems(path)
 
 
 @dataclass
@@ -71,14 +98,15 @@ def _process_chunk(job: tuple[list[int], list[str], int, FilterSettings]) -> tup
     return good_ids, chain(block), failures
 
 
-def preprocess(raw_dir: Path, out_dir: Path, settings: FilterSettings, source_fs: int, task: str,
-               min_class_count: int = 0, skip_bad_records: bool = False, workers: int = 0,
-               chunk_size: int = 64, compression: str = "none") -> PreprocessReport:
-    """Write out_dir/signals.h5, out_dir/records.h5 and out_dir/report.json; raise RecordError on a bad record
-    unless `skip_bad_records`, in which case it is listed in the report."""
+def preprocess(raw_dir: Path, out_dir: Path, params: PreprocessSettings, source_fs: int) -> PreprocessReport:
+    """Write out_dir/signals.h5, out_dir/records.h5 and out_dir/report.json from the records at `source_fs` Hz.
+
+    Raises RecordError on a bad record unless `params.skip_bad_records`, in which case it is listed in the report.
+    """
+    settings, task, chunk_size = params.filters, params.task, params.chunk_size
     db = read_database(raw_dir / "ptbxl_database.csv")
     statements = read_statements(raw_dir / "scp_statements.csv")
-    labels = make_labels(db, statements, task, min_class_count)
+    labels = make_labels(db, statements, task, params.min_class_count)
     report = PreprocessReport(task, labels.classes, len(db), unlabelled=labels.unlabelled)
     log.info("task %s: %d classes %s; %d of %d records have no label for it and are excluded",
              task, len(labels.classes), labels.classes, len(labels.unlabelled), len(db))
@@ -92,10 +120,10 @@ def preprocess(raw_dir: Path, out_dir: Path, settings: FilterSettings, source_fs
     kept: list[int] = []
     signals_path = out_dir / "signals.h5"
     with atomic_path(signals_path) as tmp, h5py.File(tmp, "w", track_order=False) as h5:
-        ds = h5store.create_record_dataset(h5, "signals", (len(LEADS), n_out), np.float32, compression)
-        with ChunkPool(workers, len(jobs)) as pool, tqdm(total=len(ids), desc="preprocess", unit="rec") as bar:
+        ds = h5store.create_record_dataset(h5, "signals", (len(LEADS), n_out), np.float32, params.compression)
+        with ChunkPool(params.workers, len(jobs)) as pool, tqdm(total=len(ids), desc="preprocess", unit="rec") as bar:
             for good, block, failures in pool.imap(_process_chunk, jobs):
-                if failures and not skip_bad_records:
+                if failures and not params.skip_bad_records:
                     bad = failures[0]
                     raise RecordError(bad["record"], bad["problem"] + " (set preprocess.skip_bad_records: true to "
                                       "skip such records; they are then listed in data/processed/report.json)")
@@ -109,7 +137,7 @@ def preprocess(raw_dir: Path, out_dir: Path, settings: FilterSettings, source_fs
             raise RecordError(str(raw_dir), "no usable record left; check the download and the task")
         h5store.set_attrs(ds, {"leads": list(LEADS), "units": "mV"})
         h5store.write_small(h5, "ecg_id", np.asarray(kept, np.int64))
-        h5store.set_attrs(h5, {**settings.as_attrs(), "source_fs": source_fs, "duration_s": DURATION_S})
+        h5store.set_attrs(h5, {**settings.to_attrs(), "source_fs": source_fs, "duration_s": DURATION_S})
 
     rows = np.searchsorted(labels.ecg_ids, kept)
     y = labels.y[rows]

@@ -2,10 +2,56 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import h5py
 import numpy as np
 from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 
+from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.io import h5store
+from ptbxl_multimodal.schema import setting
+
+log = logging.getLogger(__name__)
+
 SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Ratios:
+    """Shares of patients per split (stratified method)."""
+
+    train: float = setting(ge=0, le=1)
+    val: float = setting(ge=0, le=1)
+    test: float = setting(ge=0, le=1)
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    """params.yaml `split`: PTB-XL's strat_fold assignment or a stratified split grouped by patient."""
+
+    method: Literal["strat_fold", "stratified"]
+    train_folds: list[int] = setting(nonempty=True, item={"ge": 1, "le": 10})
+    val_folds: list[int] = setting(nonempty=True, item={"ge": 1, "le": 10})
+    test_folds: list[int] = setting(nonempty=True, item={"ge": 1, "le": 10})
+    ratios: Ratios
+    seed: int = setting(ge=0)
+
+    def problems(self, path: str) -> list[str]:
+        out = []
+        folds = {name: set(getattr(self, f"{name}_folds")) for name in SPLITS}
+        for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+            if folds[a] & folds[b]:
+                out.append(f"{path}.{a}_folds and {path}.{b}_folds overlap on fold(s) {sorted(folds[a] & folds[b])}: "
+                           "each strat_fold may belong to one split only")
+        shares = (self.ratios.train, self.ratios.val, self.ratios.test)
+        if abs(sum(shares) - 1.0) > 1e-6 or min(shares) <= 0:
+            out.append(f"{path}.ratios: train, val and test must be > 0 and sum to 1 (got train={self.ratios.train}, "
+                       f"val={self.ratios.val}, test={self.ratios.test})")
+        return out
 
 
 def split_by_folds(strat_fold: np.ndarray, train_folds: list[int], val_folds: list[int],
@@ -15,7 +61,7 @@ def split_by_folds(strat_fold: np.ndarray, train_folds: list[int], val_folds: li
     return {name: np.flatnonzero(np.isin(strat_fold, f)) for name, f in folds.items()}
 
 
-def split_stratified(labels: np.ndarray, patient_id: np.ndarray, ratios: dict[str, float],
+def split_stratified(labels: np.ndarray, patient_id: np.ndarray, ratios: Ratios,
                      seed: int) -> dict[str, np.ndarray]:
     """Multi-label iterative stratification over patients (a patient's labels: the union over its records).
 
@@ -26,10 +72,10 @@ def split_stratified(labels: np.ndarray, patient_id: np.ndarray, ratios: dict[st
         raise ValueError(f"stratified split needs at least 3 patients, got {patients.size}")
     per_patient = np.zeros((patients.size, labels.shape[1]), dtype=np.uint8)
     np.maximum.at(per_patient, inverse, labels)
-    holdout = ratios["val"] + ratios["test"]
+    holdout = ratios.val + ratios.test
     first = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=holdout, random_state=seed)
     train_p, rest_p = next(first.split(np.zeros(patients.size), per_patient))
-    second = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=ratios["test"] / holdout, random_state=seed)
+    second = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=ratios.test / holdout, random_state=seed)
     val_r, test_r = next(second.split(np.zeros(rest_p.size), per_patient[rest_p]))
     groups = {"train": train_p, "val": rest_p[val_r], "test": rest_p[test_r]}
     return {name: np.flatnonzero(np.isin(inverse, g)) for name, g in groups.items()}
@@ -55,3 +101,30 @@ def summarize(split: dict[str, np.ndarray], labels: np.ndarray, classes: list[st
         }
         for name, rows in split.items()
     }
+
+
+def make_split(records: Path, settings: SplitSettings) -> tuple[dict[str, list[int]], dict]:
+    """ecg ids per split (ascending) and the split summary, from records.h5; raises StageError for a split
+    that would leak a patient or that is empty."""
+    with h5py.File(records, "r") as h5:
+        ecg_id, patient_id, strat_fold = (h5[k][...] for k in ("ecg_id", "patient_id", "strat_fold"))
+        labels, classes = h5["labels"][...], h5store.get_attr(h5["labels"], "classes")
+    if settings.method == "strat_fold":
+        split = split_by_folds(strat_fold, settings.train_folds, settings.val_folds, settings.test_folds)
+    else:
+        split = split_stratified(labels, patient_id, settings.ratios, settings.seed)
+    try:
+        check_disjoint_patients(split, patient_id)
+    except ValueError as exc:
+        raise StageError(f"{exc}: the split would leak a patient between splits. With strat_fold this means "
+                         "ptbxl_database.csv puts one patient in two folds; use split.method: stratified") from None
+    for name in SPLITS:
+        if split[name].size == 0:
+            raise StageError(f"split '{name}' is empty with split.method = {settings.method}; check "
+                             f"split.{name}_folds (strat_fold takes values 1-10) or split.ratios")
+    unused = ecg_id.size - sum(rows.size for rows in split.values())
+    summary = {"method": settings.method, "unassigned_records": int(unused),
+               **summarize(split, labels, classes, patient_id)}
+    log.info("split (%s): %s; %d records in no split", settings.method,
+             ", ".join(f"{n} {split[n].size}" for n in SPLITS), unused)
+    return {name: ecg_id[np.sort(rows)].tolist() for name, rows in split.items()}, summary

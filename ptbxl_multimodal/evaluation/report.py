@@ -17,6 +17,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
+from ptbxl_multimodal.input_spec import InputSpec  # noqa: E402
+
 PNG = {"metadata": {"Software": None}, "dpi": 110}  # no version stamp: same run, same bytes
 
 
@@ -93,7 +95,7 @@ def training_figure(path: Path, logs_dir: Path, models: list[str]) -> None:
 
 def write_report(out_dir: Path, results: dict[str, dict], classes: list[str], y_test: np.ndarray,
                  probs_test: dict[str, np.ndarray], ckpts: dict[str, dict], split_summary: dict,
-                 preprocess_report: dict, logs_dir: Path, evaluate_params: dict) -> Path:
+                 preprocess_report: dict, logs_dir: Path, bootstrap: int) -> Path:
     """Write out_dir/report.md and its figures; return the Markdown path."""
     figures = out_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -110,9 +112,8 @@ def write_report(out_dir: Path, results: dict[str, dict], classes: list[str], y_
                     for m, r in results.items()]
     per_class = {metric: [[c, *(_fmt(results[m]["per_class"][c][metric]) for m in models)] for c in classes]
                  for metric in ("auc", "f1", "precision", "recall", "threshold")}
-    time_spec = ckpts.get("time", {}).get("input_spec", {})
-    freq_spec = ckpts.get("freq", {}).get("input_spec", {})
-    spec_spec = ckpts.get("spec", {}).get("input_spec", {})
+    inputs = [f"- `{m}`: {InputSpec.from_dict(ckpts[m]['input_spec']).describe()}"
+              for m in models if ckpts[m]["kind"] == "branch"]
     settings = {m: ckpts[m]["training"].get("settings", {}) for m in models}
     arch = {m: ckpts[m].get("architecture") or ckpts[m].get("head") for m in models}
 
@@ -136,7 +137,7 @@ def write_report(out_dir: Path, results: dict[str, dict], classes: list[str], y_
         _table(["model", "macro AUC [95% CI]", "Fmax", "subset acc.", "macro precision", "macro recall",
                 "macro F1", "macro accuracy"], summary_rows),
         "",
-        f"Confidence intervals: percentile bootstrap over test records, {evaluate_params['bootstrap']} resamples. "
+        f"Confidence intervals: percentile bootstrap over test records, {bootstrap} resamples. "
         "Accuracy is per-class binary accuracy (macro: their mean); subset accuracy is exact match of the "
         "whole label set; Fmax is the PTB-XL benchmark's sample-centric maximum F1.",
         "",
@@ -158,12 +159,9 @@ def write_report(out_dir: Path, results: dict[str, dict], classes: list[str], y_
         "",
         "## Parameters used",
         "",
-        f"- Signal: {time_spec.get('fs')} Hz (from {time_spec.get('source_fs')} Hz records), "
-        f"band-pass {time_spec.get('bandpass')} (order {time_spec.get('bandpass_order')}), "
-        f"notch {time_spec.get('notch')}, baseline removal {time_spec.get('baseline')}.",
-        f"- FFT: log {freq_spec.get('fft_log')}, up to {freq_spec.get('fft_max_freq')} Hz. "
-        f"Spectrogram: {spec_spec.get('spectrogram_window')} window, nperseg {spec_spec.get('spectrogram_nperseg')}, "
-        f"noverlap {spec_spec.get('spectrogram_noverlap')}, log {spec_spec.get('spectrogram_log')}.",
+        "Inputs, as recorded in each branch's checkpoint:",
+        "",
+        *inputs,
         "",
         _table(["model", "architecture", "training"],
                [[m, f"`{json.dumps(arch[m], sort_keys=True)}`",

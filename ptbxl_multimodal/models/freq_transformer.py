@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
+from ptbxl_multimodal.schema import setting
+
 from .base import BranchModel, avg_max_pool, embedding_mlp
+
+
+@dataclass(frozen=True)
+class FreqTransformerConfig:
+    """params.yaml `train.freq` (architecture keys)."""
+
+    channels: int = setting(ge=1)
+    kernel_size: int = setting(ge=1, le=63)
+    downsample: int = setting(ge=1)  # stride of the front end over the bins
+    d_model: int = setting(ge=1)
+    heads: int = setting(ge=1)
+    layers: int = setting(ge=1)
+    ff_dim: int = setting(ge=1)
+    embedding_dim: int = setting(ge=1)
+    dropout: float = setting(ge=0, le=0.95)
+
+    def problems(self, path: str) -> list[str]:
+        if self.d_model % self.heads:
+            return [f"{path}.d_model = {self.d_model}: must be divisible by {path}.heads = {self.heads}"]
+        return []
 
 
 class FreqTransformer(BranchModel):

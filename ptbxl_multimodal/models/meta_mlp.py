@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
+from ptbxl_multimodal.schema import setting
+
 from .base import BranchModel
+
+
+@dataclass(frozen=True)
+class MetaMLPConfig:
+    """params.yaml `train.meta` (architecture keys)."""
+
+    hidden: list[int] = setting(nonempty=True, item={"ge": 1})
+    embedding_dim: int = setting(ge=1)
+    dropout: float = setting(ge=0, le=0.95)
 
 
 class MetaMLP(BranchModel):

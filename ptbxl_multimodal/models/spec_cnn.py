@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
+
+from ptbxl_multimodal.schema import setting
 
 from .base import BranchModel, avg_max_pool, embedding_mlp
 
@@ -18,6 +22,17 @@ def conv_block(c_in: int, c_out: int, kernel_size: int) -> nn.Sequential:
     )
 
 
+@dataclass(frozen=True)
+class SpecCNNConfig:
+    """params.yaml `train.spec` (architecture keys)."""
+
+    channels: list[int] = setting(nonempty=True, item={"ge": 1})
+    kernel_size: int = setting(ge=1, le=15)
+    embedding_dim: int = setting(ge=1)
+    dropout: float = setting(ge=0, le=0.95)
+    train_crop: float = setting(ge=0.05, le=1.0)  # train on random runs of this fraction of the frames (1 = off)
+
+
 class SpecCNN(BranchModel):
     """One conv block per entry of `channels`, then global avg+max pooling.
 
@@ -25,7 +40,7 @@ class SpecCNN(BranchModel):
     """
 
     def __init__(self, input_shape: tuple[int, int, int], n_classes: int, channels: list[int], kernel_size: int,
-                 embedding_dim: int, dropout: float, train_crop: float = 1.0):
+                 embedding_dim: int, dropout: float, train_crop: float):
         leads, n_freq, n_frames = input_shape
         super().__init__(input_shape, (leads, n_freq, 1), embedding_dim, n_classes)
         self.set_train_crop(train_crop, n_frames)

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
+from ptbxl_multimodal.schema import setting
+
 from .base import BranchModel, avg_max_pool, embedding_mlp
+
+
+@dataclass(frozen=True)
+class TimeCNNConfig:
+    """params.yaml `train.time` (architecture keys)."""
+
+    channels: list[int] = setting(nonempty=True, item={"ge": 1})  # one stage per entry
+    blocks_per_stage: int = setting(ge=1)
+    kernel_size: int = setting(ge=1, le=63)
+    embedding_dim: int = setting(ge=1)
+    dropout: float = setting(ge=0, le=0.95)
+    train_crop: float = setting(ge=0.05, le=1.0)  # train on random windows of this fraction (1 = off)
 
 
 class ResBlock1d(nn.Module):
@@ -39,7 +55,7 @@ class TimeCNN(BranchModel):
     """
 
     def __init__(self, input_shape: tuple[int, int], n_classes: int, channels: list[int], blocks_per_stage: int,
-                 kernel_size: int, embedding_dim: int, dropout: float, train_crop: float = 1.0):
+                 kernel_size: int, embedding_dim: int, dropout: float, train_crop: float):
         leads = input_shape[0]
         super().__init__(input_shape, (leads, 1), embedding_dim, n_classes)
         self.set_train_crop(train_crop, input_shape[1])

@@ -6,47 +6,84 @@ power-line notch, optional baseline-wander removal by two cascaded median filter
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 
 import numpy as np
 from scipy import ndimage, signal
 
+from ptbxl_multimodal.schema import setting
+
+
+@dataclass(frozen=True)
+class Bandpass:
+    """Zero-phase Butterworth band-pass (preprocess.bandpass)."""
+
+    enabled: bool
+    low: float = setting(gt=0)
+    high: float = setting(gt=0)
+    order: int = setting(ge=1, le=10)
+
+
+@dataclass(frozen=True)
+class Notch:
+    """Power-line notch (preprocess.notch)."""
+
+    enabled: bool
+    freq: float = setting(gt=0)
+    quality: float = setting(gt=0)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Baseline-wander removal by two cascaded median filters, windows in seconds (preprocess.baseline)."""
+
+    enabled: bool
+    window1: float = setting(gt=0)
+    window2: float = setting(gt=0)
+
 
 @dataclass(frozen=True)
 class FilterSettings:
-    """The filter chain; stored with the data and the models so inference can repeat it exactly."""
+    """The filter chain at sampling rate `fs`; stored with the data and the models so inference repeats it."""
 
     fs: int
-    bandpass: tuple[float, float] | None = (0.5, 45.0)
-    bandpass_order: int = 4
-    notch: float | None = None
-    notch_quality: float = 30.0
-    baseline: tuple[float, float] | None = None  # median-filter windows in seconds
+    bandpass: Bandpass
+    notch: Notch
+    baseline: Baseline
+
+    def problems(self, path: str) -> list[str]:
+        """Settings that cannot work at this sampling rate (each a message naming the params key)."""
+        nyquist = self.fs / 2
+        out = []
+        bp = self.bandpass
+        if bp.enabled and not bp.low < bp.high < nyquist:
+            out.append(f"{path}.bandpass: need 0 < low < high < fs/2 = {nyquist:g} Hz (got low={bp.low}, "
+                       f"high={bp.high}); lower {path}.bandpass.high or raise {path}.fs")
+        if self.notch.enabled and not self.notch.freq < nyquist:
+            out.append(f"{path}.notch.freq = {self.notch.freq}: must be below fs/2 = {nyquist:g} Hz")
+        if self.baseline.enabled and not self.baseline.window1 < self.baseline.window2:
+            out.append(f"{path}.baseline: window1 must be shorter than window2 (seconds)")
+        return out
+
+    def describe(self) -> str:
+        """One line for reports."""
+        bp, notch, base = self.bandpass, self.notch, self.baseline
+        parts = [f"{self.fs} Hz",
+                 f"band-pass {bp.low:g}-{bp.high:g} Hz (order {bp.order})" if bp.enabled else "no band-pass",
+                 f"notch {notch.freq:g} Hz (Q {notch.quality:g})" if notch.enabled else "no notch",
+                 f"baseline removal ({base.window1:g} s, {base.window2:g} s)" if base.enabled else "no baseline removal"]
+        return ", ".join(parts)
+
+    def to_attrs(self) -> dict[str, object]:
+        """HDF5 attributes (read back by `from_attrs`)."""
+        return {"fs": self.fs, "bandpass": asdict(self.bandpass), "notch": asdict(self.notch),
+                "baseline": asdict(self.baseline)}
 
     @classmethod
-    def from_params(cls, p: dict) -> FilterSettings:
-        """Build from the `preprocess` section of params.yaml."""
-        bp, notch, base = p["bandpass"], p["notch"], p["baseline"]
-        return cls(
-            fs=p["fs"],
-            bandpass=(float(bp["low"]), float(bp["high"])) if bp["enabled"] else None,
-            bandpass_order=bp["order"],
-            notch=float(notch["freq"]) if notch["enabled"] else None,
-            notch_quality=float(notch["quality"]),
-            baseline=(float(base["window1"]), float(base["window2"])) if base["enabled"] else None,
-        )
-
-    def as_attrs(self) -> dict[str, object]:
-        """Flat, HDF5-attribute-friendly description (None -> 'off')."""
-        return {
-            "fs": self.fs,
-            "bandpass": list(self.bandpass) if self.bandpass else "off",
-            "bandpass_order": self.bandpass_order,
-            "notch": self.notch if self.notch else "off",
-            "notch_quality": self.notch_quality,
-            "baseline": list(self.baseline) if self.baseline else "off",
-        }
+    def from_attrs(cls, attrs: dict) -> FilterSettings:
+        return cls(int(attrs["fs"]), Bandpass(**attrs["bandpass"]), Notch(**attrs["notch"]),
+                   Baseline(**attrs["baseline"]))
 
 
 def resample(x: np.ndarray, fs_in: int, fs_out: int) -> np.ndarray:
@@ -63,14 +100,12 @@ class FilterChain:
     def __init__(self, settings: FilterSettings):
         self.settings = settings
         fs = settings.fs
+        bp, notch, base = settings.bandpass, settings.notch, settings.baseline
         self.bandpass_sos = (
-            signal.butter(settings.bandpass_order, settings.bandpass, btype="bandpass", fs=fs, output="sos")
-            if settings.bandpass else None
+            signal.butter(bp.order, (bp.low, bp.high), btype="bandpass", fs=fs, output="sos") if bp.enabled else None
         )
-        self.notch_ba = signal.iirnotch(settings.notch, settings.notch_quality, fs=fs) if settings.notch else None
-        self.baseline_sizes = (
-            tuple(_odd(w * fs) for w in settings.baseline) if settings.baseline else None
-        )
+        self.notch_ba = signal.iirnotch(notch.freq, notch.quality, fs=fs) if notch.enabled else None
+        self.baseline_sizes = (_odd(base.window1 * fs), _odd(base.window2 * fs)) if base.enabled else None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Filter along the last axis; x is (..., T) at settings.fs."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import signal
+
+from ptbxl_multimodal.schema import setting
 
 FFT_EPS = 1e-6  # added before the log so silent bins stay finite
 POWER_EPS = 1e-12
@@ -15,11 +18,19 @@ POWER_EPS = 1e-12
 class FFTSettings:
     """Magnitude spectrum per lead, cut at max_freq, optionally natural-log scaled."""
 
-    log: bool = True
-    max_freq: float = 50.0
+    log: bool
+    max_freq: float = setting(gt=0)
 
-    def as_attrs(self) -> dict:
-        return {f"fft_{k}": v for k, v in asdict(self).items()}
+    def describe(self) -> str:
+        return f"FFT magnitude up to {self.max_freq:g} Hz{', log' if self.log else ''}"
+
+    def to_attrs(self) -> dict:
+        """HDF5 attributes (read back by `from_attrs`)."""
+        return {"fft": asdict(self)}
+
+    @classmethod
+    def from_attrs(cls, attrs: dict) -> FFTSettings:
+        return cls(**attrs["fft"])
 
 
 @dataclass(frozen=True)
@@ -30,14 +41,29 @@ class SpectrogramSettings:
     phase, which flip with the polarity of Q waves and ST deviations.
     """
 
-    window: str = "hann"
-    nperseg: int = 64
-    noverlap: int = 48
-    log: bool = True
-    phase: bool = False
+    window: Literal["hann", "hamming", "blackman", "boxcar"]
+    nperseg: int = setting(ge=4)
+    noverlap: int = setting(ge=0)
+    log: bool
+    phase: bool
 
-    def as_attrs(self) -> dict:
-        return {f"spectrogram_{k}": v for k, v in asdict(self).items()}
+    def problems(self, path: str) -> list[str]:
+        """Settings that contradict each other (each a message naming the params key)."""
+        if self.noverlap >= self.nperseg:
+            return [f"{path}.noverlap = {self.noverlap}: must be smaller than nperseg = {self.nperseg}"]
+        return []
+
+    def describe(self) -> str:
+        return (f"spectrogram, {self.window} window of {self.nperseg} samples, overlap {self.noverlap}"
+                f"{', dB' if self.log else ''}{', with phase' if self.phase else ''}")
+
+    def to_attrs(self) -> dict:
+        """HDF5 attributes (read back by `from_attrs`)."""
+        return {"spectrogram": asdict(self)}
+
+    @classmethod
+    def from_attrs(cls, attrs: dict) -> SpectrogramSettings:
+        return cls(**attrs["spectrogram"])
 
 
 def fft_axis(n_samples: int, fs: float, settings: FFTSettings) -> np.ndarray:

@@ -21,36 +21,12 @@ from torch import nn
 from ptbxl_multimodal.training import distributed
 
 from ptbxl_multimodal.evaluation.metrics import macro_auc, summary_at_thresholds
-from ptbxl_multimodal.errors import PipelineError, TrainingError
+from ptbxl_multimodal.errors import TrainingError
+from ptbxl_multimodal.training.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 Batch = dict[str, torch.Tensor]
 ONECYCLE_WARMUP = 0.3  # share of the one-cycle schedule spent raising the learning rate
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """train.common merged with a branch's (or fusion's) overrides."""
-
-    epochs: int = 40
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    scheduler: str = "onecycle"
-    patience: int = 8
-    grad_clip: float = 1.0
-    mixup: float = 0.0
-    imbalance: str = "pos_weight"
-    seed: int = 42
-    device: str = "auto"
-    amp: bool = True
-    threads: int = 0
-    nproc: int = 1
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainSettings:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 @dataclass

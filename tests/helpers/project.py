@@ -1,4 +1,8 @@
-"""Helpers for tests that run the real DVC pipeline in a throw-away copy of the project."""
+"""Throw-away copies of the project for tests that run the real DVC pipeline.
+
+A copy takes the code from the working tree (what is being tested) but params.yaml from the last commit,
+so `dvc exp run -S ...` in the workspace (which rewrites params.yaml) cannot change what a test runs.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import ROOT
+from helpers.sample import ROOT
 
 # Small models and short training so the whole pipeline runs on the sample in about a minute
 # (three epochs need the time branch at the common learning rate, not its slower default).
@@ -55,6 +59,7 @@ def make_project(dest: Path, source: str, overrides: dict | None = None) -> Path
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, target)
+    (dest / "params.yaml").write_text(committed_params_text())
     set_params(dest, {"download.source": source, **SMALL, **(overrides or {})})
     git(dest, "init", "-q")
     git(dest, "add", "-A")
@@ -78,3 +83,14 @@ def dvc(project: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
 def stages_run(output: str) -> set[str]:
     """The stages a `dvc repro` actually ran, from its output."""
     return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def committed_params_text() -> str:
+    """params.yaml as committed (HEAD), or the file itself outside a git checkout."""
+    done = subprocess.run(["git", "show", "HEAD:params.yaml"], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else (ROOT / "params.yaml").read_text()
+
+
+def committed_params() -> dict:
+    """A fresh dict of the committed params.yaml (the test's own copy)."""
+    return yaml.safe_load(committed_params_text())

@@ -1,0 +1,92 @@
+"""Score every branch and the fusion model on the test split; write metrics, plot data, predictions, report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ptbxl_multimodal import checkpoints
+from ptbxl_multimodal.branches import BRANCH_NAMES, input_files
+from ptbxl_multimodal.data.loading import load_split
+from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.evaluation.report import write_report
+from ptbxl_multimodal.evaluation.scoring import confusion_rows, curve_rows, score
+from ptbxl_multimodal.inference import Predictor
+from ptbxl_multimodal.io.atomic import atomic_path, write_json
+from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.schema import setting
+
+log = logging.getLogger(__name__)
+MODELS = (*BRANCH_NAMES, "fusion")
+
+
+@dataclass(frozen=True)
+class EvaluateSettings:
+    """params.yaml `evaluate`."""
+
+    bootstrap: int = setting(ge=0)  # resamples for the 95% confidence interval of macro AUC
+    seed: int = setting(ge=0)
+    batch_size: int = setting(ge=1)
+
+
+def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]:
+    """Score every branch and the fusion model on the test split (thresholds from validation); return the
+    metrics per model after writing them with the plot data, the predictions and the run report."""
+    ckpts = {name: checkpoints.load(paths.model(name)) for name in MODELS}
+    classes = ckpts["fusion"]["classes"]
+    split = json.loads(paths.split.read_text())
+    files = input_files(paths)
+    val, test = load_split(files, split["val"], paths.records), load_split(files, split["test"], paths.records)
+    probs_val, probs_test, results = {}, {}, {}
+    for name, ckpt in ckpts.items():
+        if ckpt["classes"] != classes:
+            raise StageError(f"{paths.model(name)} predicts {ckpt['classes']}, fusion {classes}; rerun `dvc repro`")
+        predictor = Predictor(ckpt, settings.batch_size)
+        probs_val[name], probs_test[name] = predictor(val.inputs), predictor(test.inputs)
+        results[name] = score(test.y, probs_test[name], val.y, probs_val[name], classes, settings.bootstrap,
+                              settings.seed)
+        r = results[name]
+        log.info("%-6s test macro AUC %.4f [%.4f, %.4f]  Fmax %.4f  F1 %.4f", name, r["macro_auc"],
+                 r["macro_auc_ci95_low"], r["macro_auc_ci95_high"], r["fmax"], r["macro"]["f1"])
+
+    for name, r in results.items():
+        write_json(paths.eval_metrics / f"{name}.json", r)
+    with atomic_path(paths.plots) as tmp:
+        for i, c in enumerate(classes):
+            roc, pr = curve_rows(test.y, probs_test, i)
+            _dump(tmp / "roc" / f"{c}.json", roc)
+            _dump(tmp / "precision_recall" / f"{c}.json", pr)
+        for name in ckpts:
+            thresholds = np.array([results[name]["per_class"][c]["threshold"] for c in classes])
+            _dump(tmp / "confusion" / f"{name}.json", confusion_rows(test.y, probs_test[name] >= thresholds, classes))
+    write_predictions(paths.predictions, test.ecg_id, test.y, probs_test, results, classes)
+    with atomic_path(paths.reports) as tmp:
+        write_report(tmp, results, classes, test.y, probs_test, ckpts, json.loads(paths.split_summary.read_text()),
+                     json.loads(paths.preprocess_report.read_text()), paths.train_logs, settings.bootstrap)
+    return results
+
+
+def _dump(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def write_predictions(path: Path, ecg_id: np.ndarray, y: np.ndarray, probs: dict[str, np.ndarray],
+                      results: dict[str, dict], classes: list[str]) -> None:
+    """One row per (record, model): true labels, probabilities and decisions at the tuned thresholds."""
+    header = ["ecg_id", "model"] + [f"{c}_{k}" for c in classes for k in ("true", "prob", "pred")]
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for name, p in probs.items():
+            thresholds = [results[name]["per_class"][c]["threshold"] for c in classes]
+            for row in range(len(ecg_id)):
+                cells = [int(ecg_id[row]), name]
+                for i in range(len(classes)):
+                    cells += [int(y[row, i]), f"{p[row, i]:.6f}", int(p[row, i] >= thresholds[i])]
+                writer.writerow(cells)

@@ -1,0 +1,68 @@
+"""Train one branch on its own view of the ECG: fit on the training split, select on validation, save."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ptbxl_multimodal import checkpoints
+from ptbxl_multimodal.branches import BRANCHES, input_files
+from ptbxl_multimodal.data.loading import load_split, normalization_stats, read_labels
+from ptbxl_multimodal.input_spec import InputSpec
+from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.schema import raise_if
+from ptbxl_multimodal.training.live_log import training_log
+from ptbxl_multimodal.training.loop import fit
+from ptbxl_multimodal.training.settings import TrainSettings, parse_with_training
+
+
+@dataclass(frozen=True)
+class BranchParams:
+    """params.yaml `train.<branch>`: the architecture, and train.common with the branch's overrides applied."""
+
+    architecture: Any  # the branch's config type (BRANCHES[name].config)
+    training: TrainSettings
+
+
+def parse_branch_params(raw: dict[str, Any], name: str, errors: list[str]) -> BranchParams | None:
+    """train.<name> of params.yaml (a plain dict), typed, or None after recording its problems in `errors`."""
+    architecture, training = parse_with_training(BRANCHES[name].config, raw, f"train.{name}", errors)
+    return BranchParams(architecture, training) if architecture and training else None
+
+
+def load_branch_params(raw: dict[str, Any], name: str) -> BranchParams:
+    """train.<name>, typed; ParamError listing every problem in train.common and train.<name>."""
+    errors: list[str] = []
+    params = parse_branch_params(raw, name, errors)
+    raise_if(errors)
+    return params
+
+
+def train_branch(name: str, params: BranchParams, paths: ProjectPaths) -> Path:
+    """Train branch `name`; write its checkpoint and training log (rank 0 only); return the checkpoint path."""
+    branch, settings = BRANCHES[name], params.training
+    split = json.loads(paths.split.read_text())
+    files = input_files(paths, [name])
+    train, val = (load_split(files, split[s], paths.records) for s in ("train", "val"))
+    labels = read_labels(paths.records)
+    torch.manual_seed(settings.seed)  # weight initialisation
+    model = branch.build(train.inputs[name].shape[1:], len(labels.classes), params.architecture)
+    mean, std = normalization_stats(train.inputs[name], branch.norm_axes)
+    model.set_normalization(torch.from_numpy(mean), torch.from_numpy(std))
+    as_batch = lambda d: {"x": torch.from_numpy(d.inputs[name])}  # noqa: E731
+    out = paths.model(name)
+    with training_log(paths.train_logs / name) as live:
+        result = fit(model, lambda net, b: net(b["x"]), (as_batch(train), train.y), (as_batch(val), val.y),
+                     settings, live, name=name)
+        if live is None:  # not rank 0: nothing to write
+            return out
+        training = {"settings": asdict(settings), "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                    "best_val_macro_auc": result.best_val_macro_auc, "train_records": len(train.y)}
+        ckpt = checkpoints.branch_checkpoint(name, model, params.architecture, labels.classes, labels.task,
+                                             InputSpec.from_h5(*files[name]), training)
+        checkpoints.save(ckpt, out)
+    return out

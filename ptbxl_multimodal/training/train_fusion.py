@@ -1,0 +1,111 @@
+"""Train the fusion head over the trained branches' embeddings (branches frozen by default)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from ptbxl_multimodal import checkpoints
+from ptbxl_multimodal.branches import BRANCH_NAMES, input_files
+from ptbxl_multimodal.data.loading import SplitData, load_split
+from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.models.fusion import FusionModel
+from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.schema import raise_if, setting
+from ptbxl_multimodal.training.live_log import training_log
+from ptbxl_multimodal.training.loop import fit
+from ptbxl_multimodal.training.settings import TrainSettings, parse_with_training
+
+BranchName = Literal[BRANCH_NAMES]
+
+
+@dataclass(frozen=True)
+class FusionSettings:
+    """params.yaml `fusion` (without the training keys it may override): which branches, and the head."""
+
+    branches: list[BranchName] = setting(nonempty=True)
+    method: Literal["concat", "gated", "attention"]
+    hidden: int = setting(ge=1)
+    dropout: float = setting(ge=0, le=0.95)
+    branch_dropout: float = setting(ge=0, le=0.9)  # probability of hiding a whole branch embedding in training
+    finetune: bool  # also update the branch weights (at lr / 10)
+
+    def problems(self, path: str) -> list[str]:
+        if len(set(self.branches)) != len(self.branches):
+            return [f"{path}.branches = {self.branches}: a branch is listed twice"]
+        return []
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """params.yaml `fusion`: the head's settings, and train.common with fusion's overrides applied."""
+
+    settings: FusionSettings
+    training: TrainSettings
+
+
+def parse_fusion_params(raw: dict[str, Any], errors: list[str]) -> FusionParams | None:
+    """`fusion` of params.yaml (a plain dict), typed, or None after recording its problems in `errors`."""
+    settings, training = parse_with_training(FusionSettings, raw, "fusion", errors)
+    return FusionParams(settings, training) if settings and training else None
+
+
+def load_fusion_params(raw: dict[str, Any]) -> FusionParams:
+    """`fusion`, typed; ParamError listing every problem in train.common and fusion."""
+    errors: list[str] = []
+    params = parse_fusion_params(raw, errors)
+    raise_if(errors)
+    return params
+
+
+def load_branches(names: list[str], paths: ProjectPaths) -> dict[str, dict]:
+    """The branch checkpoints, checked to share one class list."""
+    ckpts = {name: checkpoints.load(paths.model(name)) for name in names}
+    classes = {tuple(c["classes"]) for c in ckpts.values()}
+    if len(classes) != 1:
+        raise StageError(f"branch models disagree on the classes ({classes}); rerun the branches with `dvc repro`")
+    return ckpts
+
+
+def train_fusion(params: FusionParams, paths: ProjectPaths) -> Path:
+    """Train the fusion head on the training split, select on validation, write the fusion checkpoint."""
+    p, settings = params.settings, params.training
+    names = list(p.branches)
+    ckpts = load_branches(names, paths)
+    first = next(iter(ckpts.values()))
+    classes = first["classes"]
+    branches = {name: checkpoints.branch_from_checkpoint(ckpt) for name, ckpt in ckpts.items()}
+    split = json.loads(paths.split.read_text())
+    files = input_files(paths, names)
+    train, val = (load_split(files, split[s], paths.records) for s in ("train", "val"))
+    head_config = {"method": p.method, "hidden": p.hidden, "dropout": p.dropout, "branch_dropout": p.branch_dropout,
+                   "embedding_dims": [branches[n].embedding_dim for n in names], "finetune": p.finetune}
+    torch.manual_seed(settings.seed)
+    head = checkpoints.fusion_head(head_config, len(classes))
+    fusion = FusionModel(branches, head, freeze_branches=not p.finetune)
+    groups = None
+    if p.finetune:
+        # Branch weights move ten times slower than the fresh head.
+        groups = [{"params": head.parameters(), "lr": settings.lr},
+                  {"params": [w for b in branches.values() for w in b.parameters()], "lr": settings.lr / 10}]
+
+    out = paths.model("fusion")
+    with training_log(paths.train_logs / "fusion") as live:
+        result = fit(fusion, lambda net, b: net(b), (_tensors(train), train.y), (_tensors(val), val.y), settings, live,
+                     name="fusion", param_groups=groups)
+        if live is None:  # not rank 0: nothing to write
+            return out
+        training = {"settings": asdict(settings), "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                    "best_val_macro_auc": result.best_val_macro_auc, "branches": names}
+        checkpoints.save(checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first["task"], training),
+                         out)
+    return out
+
+
+def _tensors(d: SplitData) -> dict[str, torch.Tensor]:
+    return {n: torch.from_numpy(x) for n, x in d.inputs.items()}
+

@@ -1,0 +1,96 @@
+"""The code layout keeps its promises: exact code deps in dvc.yaml, a library without cycles that knows nothing of
+DVC or of the stages, and stage entry points that stay thin."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers.imports import closure, import_graph, imported_modules
+from helpers.sample import ROOT
+
+LIBRARY = ROOT / "ptbxl_multimodal"
+STAGES = sorted((ROOT / "stages").glob("*.py"))
+
+
+def dvc_stages() -> dict[str, dict]:
+    """dvc.yaml's stages with `foreach` expanded (name -> stage)."""
+    out = {}
+    for name, stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items():
+        if "foreach" not in stage:
+            out[name] = stage
+            continue
+        for key, item in stage["foreach"].items():
+            text = yaml.safe_dump(stage["do"]).replace("${key}", key)
+            for field, value in item.items():
+                text = text.replace(f"${{item.{field}}}", value)
+            out[f"{name}@{key}"] = yaml.safe_load(text)
+    return out
+
+
+def covered(path: Path, deps: list[str]) -> bool:
+    return any(path == Path(d) or Path(d) in path.parents for d in deps)
+
+
+@pytest.mark.parametrize("name,stage", dvc_stages().items())
+def test_dvc_yaml_lists_every_file_a_stage_imports(name, stage):
+    module = re.fullmatch(r"python -m (stages\.\w+).*", stage["cmd"]).group(1)
+    entry = ROOT / (module.replace(".", "/") + ".py")
+    missing = sorted(str(p) for p in closure(entry, ROOT) if not covered(p, stage["deps"]))
+    assert missing == [], f"dvc.yaml stage {name} misses code deps (stale results on change): {missing}"
+    absent = [d for d in stage["deps"] if not (ROOT / d).exists() and not d.startswith(("data/", "models/", "metrics/"))]
+    assert absent == [], f"dvc.yaml stage {name} depends on files that do not exist: {absent}"
+
+
+def test_library_has_no_import_cycles():
+    graph = import_graph(ROOT)
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                pytest.fail("import cycle: " + " -> ".join(path[path.index(nxt):] + [nxt]) if nxt in path else nxt)
+            if nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node, [node])
+
+
+def test_library_knows_nothing_of_the_stages_or_dvc():
+    for f in LIBRARY.rglob("*.py"):
+        imported = imported_modules(f, ROOT)
+        bad = sorted(m for m in imported if m.split(".")[0] in ("stages", "dvc"))
+        assert bad == [], f"{f.relative_to(ROOT)} imports {bad}"  # dvclive, the logging library, is allowed
+
+
+def test_lower_layers_do_not_import_higher_ones():
+    """Storage, signal processing and models are building blocks: they import nothing built on top of them."""
+    lower = ("ptbxl_multimodal.io", "ptbxl_multimodal.signal", "ptbxl_multimodal.models", "ptbxl_multimodal.schema",
+             "ptbxl_multimodal.errors", "ptbxl_multimodal.paths")
+    higher = ("ptbxl_multimodal.data", "ptbxl_multimodal.training", "ptbxl_multimodal.evaluation",
+              "ptbxl_multimodal.branches", "ptbxl_multimodal.checkpoints", "ptbxl_multimodal.inference",
+              "ptbxl_multimodal.config", "ptbxl_multimodal.predict", "ptbxl_multimodal.cli")
+    for module, imports in import_graph(ROOT).items():
+        if module.startswith(lower):
+            assert not [m for m in imports if m.startswith(higher)], (module, imports)
+
+
+def test_no_two_modules_differ_only_by_a_suffix():
+    for folder in [LIBRARY, *[d for d in LIBRARY.rglob("*") if d.is_dir() and d.name != "__pycache__"],
+                   ROOT / "stages"]:
+        names = [f.stem for f in folder.glob("*.py") if f.stem != "__init__"]
+        clashes = [(a, b) for a in names for b in names if a != b and a.startswith(b)]
+        assert clashes == [], f"{folder.relative_to(ROOT)}: {clashes}"
+
+
+@pytest.mark.parametrize("entry", STAGES, ids=lambda p: p.name)
+def test_stage_entry_points_are_thin(entry):
+    code = [line for line in entry.read_text().splitlines() if line.strip()]
+    assert len(code) <= 30, f"{entry.name}: {len(code)} lines; move the work into the library"
+    assert not re.search(r"^\s*(class |def (?!main\b))", entry.read_text(), re.M), f"{entry.name} defines library code"
