@@ -72,14 +72,23 @@ def main() -> None:
             (tmp / "base").mkdir()
             wall, peak = run_measured(BASELINE.format(raw=str(mirror), out=str(tmp / "base")))
             rows.append(("baseline: record by record (rdsamp, sosfiltfilt, FFT, STFT, lists)", wall, peak, None))
-        for label, fs, comp in (("pipeline: preprocess + features, 100 Hz records", 100, "none"),
-                                ("pipeline: 500 Hz records -> 100 Hz", 500, "none"),
-                                ("pipeline: 100 Hz, gzip", 100, "gzip"),
-                                ("pipeline: 100 Hz, lzf", 100, "lzf")):
+        for label, fs, comp in (
+            ("pipeline: preprocess + features, 100 Hz records", 100, "none"),
+            ("pipeline: 500 Hz records -> 100 Hz", 500, "none"),
+            ("pipeline: 100 Hz, gzip", 100, "gzip"),
+            ("pipeline: 100 Hz, lzf", 100, "lzf"),
+        ):
             out = tmp / f"out-{fs}-{comp}"
-            wall, peak = run_measured(PIPELINE.format(raw=str(mirror), out=str(out), source_fs=fs,
-                                                      workers=args.workers, compression=comp,
-                                                      params=str(ROOT / "params.yaml")))
+            wall, peak = run_measured(
+                PIPELINE.format(
+                    raw=str(mirror),
+                    out=str(out),
+                    source_fs=fs,
+                    workers=args.workers,
+                    compression=comp,
+                    params=str(ROOT / "params.yaml"),
+                )
+            )
             rows.append((label, wall, peak, size_mb(out)))
             shutil.rmtree(out)
         base = rows[0][1] if not args.skip_baseline else None

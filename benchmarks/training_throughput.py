@@ -14,8 +14,8 @@ import argparse
 import time
 
 import torch
-from measure import ROOT
 
+from measure import ROOT
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.config import Params, load_params
 from ptbxl_multimodal.training.loop import _take, epoch_batches, resolve_device

@@ -7,9 +7,10 @@ filtered signal. Adding a view means a row here, its model file and its line in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,9 @@ class Branch:
     norm_axes: tuple[int, ...]  # axes (0 = records) the training-split mean and std are taken over
     model: type[BranchModel]
     config: type  # the architecture's settings type: params.yaml train.<name> without the training keys
-    from_signal: Callable[[np.ndarray, InputSpec], np.ndarray] | None  # filtered (n, 12, T) -> input; None: not a signal view
+    from_signal: (
+        Callable[[np.ndarray, InputSpec], np.ndarray] | None
+    )  # filtered (n, 12, T) -> input; None: not a signal view
 
     def input_path(self, paths: ProjectPaths) -> Path:
         return getattr(paths, self.input_file)
@@ -51,13 +54,16 @@ def _spectrogram(x: np.ndarray, spec: InputSpec) -> np.ndarray:
     return spectrogram(x, spec.filters.fs, spec.spectrogram)[2]
 
 
-BRANCHES: dict[str, Branch] = {b.name: b for b in (
-    # per lead over time | per lead and bin | per lead and frequency over frames | per column
-    Branch("time", "signals", "signals", (0, 2), TimeCNN, TimeCNNConfig, lambda x, spec: x),
-    Branch("freq", "fft", "fft", (0,), FreqTransformer, FreqTransformerConfig, _fft),
-    Branch("spec", "spectrogram", "spectrogram", (0, 3), SpecCNN, SpecCNNConfig, _spectrogram),
-    Branch("meta", "records", "metadata", (0,), MetaMLP, MetaMLPConfig, None),
-)}
+BRANCHES: dict[str, Branch] = {
+    b.name: b
+    for b in (
+        # per lead over time | per lead and bin | per lead and frequency over frames | per column
+        Branch("time", "signals", "signals", (0, 2), TimeCNN, TimeCNNConfig, lambda x, spec: x),
+        Branch("freq", "fft", "fft", (0,), FreqTransformer, FreqTransformerConfig, _fft),
+        Branch("spec", "spectrogram", "spectrogram", (0, 3), SpecCNN, SpecCNNConfig, _spectrogram),
+        Branch("meta", "records", "metadata", (0,), MetaMLP, MetaMLPConfig, None),
+    )
+}
 BRANCH_NAMES: tuple[str, ...] = tuple(BRANCHES)
 
 

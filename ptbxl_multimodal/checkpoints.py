@@ -28,25 +28,44 @@ def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
 
 
-def branch_checkpoint(branch: str, model: BranchModel, architecture: Any, classes: list[str], task: str,
-                      input_spec: InputSpec, training: dict) -> dict[str, Any]:
+def branch_checkpoint(
+    branch: str,
+    model: BranchModel,
+    architecture: Any,
+    classes: list[str],
+    task: str,
+    input_spec: InputSpec,
+    training: dict,
+) -> dict[str, Any]:
     """The checkpoint dict of one trained branch (`architecture`: the branch's config settings)."""
     return {
-        "format": FORMAT, "kind": "branch", "branch": branch, "architecture": asdict(architecture),
-        "input_shape": list(model.input_shape), "classes": list(classes), "task": task,
-        "input_spec": input_spec.to_dict(), "training": training,
+        "format": FORMAT,
+        "kind": "branch",
+        "branch": branch,
+        "architecture": asdict(architecture),
+        "input_shape": list(model.input_shape),
+        "classes": list(classes),
+        "task": task,
+        "input_spec": input_spec.to_dict(),
+        "training": training,
         "state_dict": _cpu_state(model),
     }
 
 
-def fusion_checkpoint(model: FusionModel, branch_ckpts: dict[str, dict], head_config: dict, classes: list[str],
-                      task: str, training: dict) -> dict[str, Any]:
+def fusion_checkpoint(
+    model: FusionModel, branch_ckpts: dict[str, dict], head_config: dict, classes: list[str], task: str, training: dict
+) -> dict[str, Any]:
     """The checkpoint dict of the fusion model, with its (possibly fine-tuned) branches inside."""
     branches = {name: {**ckpt, "state_dict": _cpu_state(model.branches[name])} for name, ckpt in branch_ckpts.items()}
     return {
-        "format": FORMAT, "kind": "fusion", "branches": branches, "head": dict(head_config),
+        "format": FORMAT,
+        "kind": "fusion",
+        "branches": branches,
+        "head": dict(head_config),
         "head_state_dict": _cpu_state(model.head),
-        "classes": list(classes), "task": task, "training": training,
+        "classes": list(classes),
+        "task": task,
+        "training": training,
     }
 
 
@@ -63,8 +82,9 @@ def load(path: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise StageError(f"{path}: model not found; run `dvc repro` to train it") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise StageError(f"{path}: not a checkpoint of this version of the pipeline (format {FORMAT}); "
-                         "run `dvc repro` to retrain it")
+        raise StageError(
+            f"{path}: not a checkpoint of this version of the pipeline (format {FORMAT}); run `dvc repro` to retrain it"
+        )
     return ckpt
 
 
@@ -84,8 +104,9 @@ def branch_from_checkpoint(ckpt: dict[str, Any]) -> BranchModel:
 def fusion_head(head_config: dict, n_classes: int) -> FusionHead:
     """Build a fusion head from its stored configuration."""
     cfg = head_config
-    return FusionHead(cfg["embedding_dims"], n_classes, cfg["method"], cfg["hidden"], cfg["dropout"],
-                      cfg["branch_dropout"])
+    return FusionHead(
+        cfg["embedding_dims"], n_classes, cfg["method"], cfg["hidden"], cfg["dropout"], cfg["branch_dropout"]
+    )
 
 
 def fusion_from_checkpoint(ckpt: dict[str, Any]) -> FusionModel:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from typing import Callable
-from ptbxl_multimodal.errors import PipelineError
+from collections.abc import Callable
 
+from ptbxl_multimodal.errors import PipelineError
 
 log = logging.getLogger("stages")
 

@@ -59,8 +59,11 @@ def validate(raw: Any) -> Params:
         unknown_keys("train.", train, ["common", *BRANCHES], errors)
     elif train is not None:
         errors.append(f"train: expected a mapping of keys, got {train!r}")
-    sections = {name: parse(cls, subtree(raw, name, errors), name, errors)
-                for name, cls in SECTIONS.items() if cls is not None and name in raw}
+    sections = {
+        name: parse(cls, subtree(raw, name, errors), name, errors)
+        for name, cls in SECTIONS.items()
+        if cls is not None and name in raw
+    }
     common = parse(TrainSettings, subtree(raw, "train.common", errors), "train.common", errors)
     branches = {name: parse_branch_params(raw, name, errors) for name in BRANCHES}
     fusion = parse_fusion_params(raw, errors)

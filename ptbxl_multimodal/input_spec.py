@@ -36,9 +36,14 @@ class InputSpec:
             shape = tuple(h5[dataset].shape[1:])
         if "fs" not in attrs:  # records.h5: metadata, not derived from the signal
             return cls(shape)
-        return cls(shape, int(attrs["source_fs"]), float(attrs["duration_s"]), FilterSettings.from_attrs(attrs),
-                   FFTSettings.from_attrs(attrs) if "fft" in attrs else None,
-                   SpectrogramSettings.from_attrs(attrs) if "spectrogram" in attrs else None)
+        return cls(
+            shape,
+            int(attrs["source_fs"]),
+            float(attrs["duration_s"]),
+            FilterSettings.from_attrs(attrs),
+            FFTSettings.from_attrs(attrs) if "fft" in attrs else None,
+            SpectrogramSettings.from_attrs(attrs) if "spectrogram" in attrs else None,
+        )
 
     def describe(self) -> str:
         """One line for reports: where the input comes from and its shape."""
@@ -46,8 +51,10 @@ class InputSpec:
         if self.filters is None:
             return f"patient metadata, {shape}"
         views = [v.describe() for v in (self.fft, self.spectrogram) if v is not None] or ["filtered signal"]
-        return (f"{'; '.join(views)}, {shape}; from {self.source_fs} Hz records, {self.duration_s:g} s, "
-                f"{self.filters.describe()}")
+        return (
+            f"{'; '.join(views)}, {shape}; from {self.source_fs} Hz records, {self.duration_s:g} s, "
+            f"{self.filters.describe()}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict for a checkpoint (loadable with torch.load(weights_only=True))."""
@@ -59,7 +66,9 @@ class InputSpec:
     def from_dict(cls, d: dict[str, Any]) -> InputSpec:
         filters = d.get("filters")
         return cls(
-            tuple(d["shape"]), d.get("source_fs"), d.get("duration_s"),
+            tuple(d["shape"]),
+            d.get("source_fs"),
+            d.get("duration_s"),
             FilterSettings.from_attrs(filters) if filters else None,
             FFTSettings(**d["fft"]) if d.get("fft") else None,
             SpectrogramSettings(**d["spectrogram"]) if d.get("spectrogram") else None,

@@ -25,12 +25,11 @@ import numpy as np
 import pandas as pd
 
 from ptbxl_multimodal import checkpoints
-
 from ptbxl_multimodal.branches import BRANCH_NAMES
-from ptbxl_multimodal.inference import Predictor, branch_specs, signal_inputs
 from ptbxl_multimodal.data.labels import AGE_CAP, METADATA_COLUMNS
 from ptbxl_multimodal.data.records import read_record
 from ptbxl_multimodal.errors import PipelineError, RecordError
+from ptbxl_multimodal.inference import Predictor, branch_specs, signal_inputs
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +82,11 @@ def read_metadata(path: Path | None, records: list[Path], overrides: dict[str, f
             raise PipelineError(f"{path}: cannot read the metadata CSV ({exc})") from None
         if "record" not in df.columns:
             raise PipelineError(f"{path}: needs a 'record' column naming each record (e.g. 00001_lr)")
-        df["record"] = df["record"].astype(str).map(lambda r: Path(r).with_suffix("").name if r.endswith((".hea", ".dat")) else Path(r).name)
+        df["record"] = (
+            df["record"]
+            .astype(str)
+            .map(lambda r: Path(r).with_suffix("").name if r.endswith((".hea", ".dat")) else Path(r).name)
+        )
         df = df.set_index("record")
         for i, rec in enumerate(records):
             if rec.name in df.index:
@@ -97,8 +100,14 @@ def read_metadata(path: Path | None, records: list[Path], overrides: dict[str, f
     return table
 
 
-def predict_records(records: list[Path], models_dir: Path, metrics_dir: Path, metadata: np.ndarray,
-                    all_branches: bool = False, batch_size: int = 256) -> tuple[list[Prediction], list[str]]:
+def predict_records(
+    records: list[Path],
+    models_dir: Path,
+    metrics_dir: Path,
+    metadata: np.ndarray,
+    all_branches: bool = False,
+    batch_size: int = 256,
+) -> tuple[list[Prediction], list[str]]:
     """Predict every record (and return the class names); unusable records carry an error instead."""
     fusion = checkpoints.load(models_dir / "fusion.pt")
     models = {"fusion": fusion}
@@ -151,14 +160,30 @@ def write_csv(path: Path, results: list[Prediction], classes: list[str]) -> None
     """One row per (record, model), plus one row per failed record with its error."""
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["record", "model", *(f"{c}_prob" for c in classes), *(f"{c}_pred" for c in classes),
-                         "missing_inputs", "error"])
+        writer.writerow(
+            [
+                "record",
+                "model",
+                *(f"{c}_prob" for c in classes),
+                *(f"{c}_pred" for c in classes),
+                "missing_inputs",
+                "error",
+            ]
+        )
         for r in results:
             if r.error:
                 writer.writerow([r.record, "", *[""] * (2 * len(classes)), "", r.error])
             for model, probs in r.probabilities.items():
-                writer.writerow([r.record, model, *(probs[c] for c in classes),
-                                 *(r.decisions[model][c] for c in classes), ";".join(r.missing_inputs), ""])
+                writer.writerow(
+                    [
+                        r.record,
+                        model,
+                        *(probs[c] for c in classes),
+                        *(r.decisions[model][c] for c in classes),
+                        ";".join(r.missing_inputs),
+                        "",
+                    ]
+                )
 
 
 def print_table(results: list[Prediction], classes: list[str]) -> None:
@@ -178,8 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("records", nargs="+", help="WFDB record paths (with or without .hea) or folders")
     parser.add_argument("--models", type=Path, default=Path("models"), help="folder with fusion.pt (and branches)")
-    parser.add_argument("--thresholds", type=Path, default=Path("metrics/eval"),
-                        help="folder with the evaluate stage's <model>.json (validation-tuned thresholds)")
+    parser.add_argument(
+        "--thresholds",
+        type=Path,
+        default=Path("metrics/eval"),
+        help="folder with the evaluate stage's <model>.json (validation-tuned thresholds)",
+    )
     parser.add_argument("--metadata", type=Path, help="CSV with columns record, age, sex, height, weight")
     for col in METADATA_COLUMNS:
         parser.add_argument(f"--{col}", type=float, help=f"{col} for every record (overrides the CSV)")
@@ -206,8 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.json or args.csv):
         print_table(results, classes)
     failed = [r for r in results if r.error]
-    log.info("%d record(s) predicted, %d failed, %.1f records/s", len(results) - len(failed), len(failed),
-             len(results) / elapsed if elapsed else float("inf"))
+    log.info(
+        "%d record(s) predicted, %d failed, %.1f records/s",
+        len(results) - len(failed),
+        len(failed),
+        len(results) / elapsed if elapsed else float("inf"),
+    )
     for r in failed:
         log.error("record %s: %s", r.record, r.error)
     return 1 if failed else 0

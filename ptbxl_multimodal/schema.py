@@ -159,8 +159,9 @@ def parse_overrides(cls: type[T], base: T, values: dict, path: str, errors: list
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     before = len(errors)
-    changes = {k: check_value(f"{path}.{k}", v, hints[k], _rules(fields[k]), errors)
-               for k, v in values.items() if k in fields}
+    changes = {
+        k: check_value(f"{path}.{k}", v, hints[k], _rules(fields[k]), errors) for k, v in values.items() if k in fields
+    }
     if len(errors) != before or base is None:
         return None
     return dataclasses.replace(base, **changes)

@@ -4,8 +4,8 @@ import errno
 
 import pytest
 
-from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.errors import OutputError
+from ptbxl_multimodal.io.atomic import atomic_path, write_json
 
 
 def test_success_renames_into_place(tmp_path):

@@ -11,16 +11,19 @@ import pytest
 from helpers import settings
 from helpers.project import committed_params_text
 from helpers.sample import ROOT, sha256
-
 from ptbxl_multimodal.data.fetch import fetch_ptbxl, staging_dir
 from ptbxl_multimodal.errors import FetchError
 
 
 def expected_files(mirror, rate=100):
     folder = "records100" if rate == 100 else "records500"
-    return sorted(p.relative_to(mirror).as_posix() for p in mirror.rglob("*")
-                  if p.is_file() and (p.parts[len(mirror.parts)] == folder or p.parent == mirror)
-                  and p.name not in ("LICENSE.txt",))
+    return sorted(
+        p.relative_to(mirror).as_posix()
+        for p in mirror.rglob("*")
+        if p.is_file()
+        and (p.parts[len(mirror.parts)] == folder or p.parent == mirror)
+        and p.name not in ("LICENSE.txt",)
+    )
 
 
 def check_tree(dest, mirror, rate=100):
@@ -92,11 +95,18 @@ def test_killed_download_resumes(mini_mirror, serve, tmp_path, sig):
     server.slow_down(0.05)
     project = tmp_path / "proj"
     project.mkdir()
-    (project / "params.yaml").write_text(committed_params_text().replace(
-        "https://physionet.org/files/ptb-xl/1.0.3/", server.url).replace("workers: 8", "workers: 1"))
-    proc = subprocess.Popen([sys.executable, "-m", "stages.download"], cwd=project,
-                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    (project / "params.yaml").write_text(
+        committed_params_text()
+        .replace("https://physionet.org/files/ptb-xl/1.0.3/", server.url)
+        .replace("workers: 8", "workers: 1")
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stages.download"],
+        cwd=project,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 30
     while time.time() < deadline and len([r for r in server.requests if r.endswith(".dat")]) < 5:
         time.sleep(0.01)
@@ -106,8 +116,13 @@ def test_killed_download_resumes(mini_mirror, serve, tmp_path, sig):
         assert not list((project / "data").rglob("*.part"))
     assert not (project / "data/raw").exists()  # nothing half-done at the output path
     before = len(server.requests)
-    done = subprocess.run([sys.executable, "-m", "stages.download"], cwd=project,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "stages.download"],
+        cwd=project,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     check_tree(project / "data/raw", mini_mirror, 100)
     assert len(server.requests) - before < 3 + 2 * 20  # something was reused
@@ -129,6 +144,6 @@ def test_file_missing_from_checksums_is_refused(mini_mirror, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(mini_mirror, bad)
     sums = (bad / "SHA256SUMS.txt").read_text().splitlines()
-    (bad / "SHA256SUMS.txt").write_text("\n".join(l for l in sums if "00004_lr.hea" not in l) + "\n")
+    (bad / "SHA256SUMS.txt").write_text("\n".join(line for line in sums if "00004_lr.hea" not in line) + "\n")
     with pytest.raises(FetchError, match="00004_lr.hea: not listed in SHA256SUMS.txt"):
         fetch_ptbxl(settings.download(str(bad), 100), tmp_path / "raw")

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.sample import SAMPLE, needs_sample
 from helpers.project import dvc, env, git, make_project, set_params, stages_run
+from helpers.sample import SAMPLE, needs_sample
 
 pytestmark = [needs_sample, pytest.mark.slow]
 BRANCH_STAGES = {"train@time", "train@freq", "train@spec", "train@meta"}
@@ -32,17 +32,24 @@ def project(tmp_path_factory):
     return proj
 
 
-@pytest.mark.parametrize("change,expected", [
-    ({"download.workers": 4}, {"download"}),
-    ({"preprocess.baseline.enabled": True},  # records.h5 is unchanged: split and train@meta do not rerun
-     {"preprocess", "features", "train@time", "train@freq", "train@spec", "fusion", "evaluate"}),
-    ({"features.spectrogram.noverlap": 32}, {"features", "train@spec", "fusion", "evaluate"}),
-    ({"split.train_folds": [1, 2, 3, 4, 5, 6, 7], "split.val_folds": [8, 9]},
-     {"split", *BRANCH_STAGES, "fusion", "evaluate"}),
-    ({"train.spec.dropout": 0.3}, {"train@spec", "fusion", "evaluate"}),
-    ({"fusion.method": "gated"}, {"fusion", "evaluate"}),
-    ({"evaluate.bootstrap": 10}, {"evaluate"}),
-])
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        ({"download.workers": 4}, {"download"}),
+        (
+            {"preprocess.baseline.enabled": True},  # records.h5 is unchanged: split and train@meta do not rerun
+            {"preprocess", "features", "train@time", "train@freq", "train@spec", "fusion", "evaluate"},
+        ),
+        ({"features.spectrogram.noverlap": 32}, {"features", "train@spec", "fusion", "evaluate"}),
+        (
+            {"split.train_folds": [1, 2, 3, 4, 5, 6, 7], "split.val_folds": [8, 9]},
+            {"split", *BRANCH_STAGES, "fusion", "evaluate"},
+        ),
+        ({"train.spec.dropout": 0.3}, {"train@spec", "fusion", "evaluate"}),
+        ({"fusion.method": "gated"}, {"fusion", "evaluate"}),
+        ({"evaluate.bootstrap": 10}, {"evaluate"}),
+    ],
+)
 def test_one_change_reruns_exactly_the_stages_that_read_it(project, change, expected):
     set_params(project, change)
     assert stages_run(dvc(project, "repro").stdout) == expected
@@ -54,8 +61,9 @@ def test_forced_rerun_reproduces_every_hash_in_dvc_lock(project):
     after = yaml.safe_load((project / "dvc.lock").read_text())
     outs = lambda lock: {o["path"]: o.get("md5") for s in lock["stages"].values() for o in s.get("outs", [])}  # noqa: E731
     assert outs(after) == outs(before)
-    assert {p for p in outs(before) if p.startswith("models/")} == {f"models/{m}.pt" for m in
-                                                                     ("time", "freq", "spec", "meta", "fusion")}
+    assert {p for p in outs(before) if p.startswith("models/")} == {
+        f"models/{m}.pt" for m in ("time", "freq", "spec", "meta", "fusion")
+    }
 
 
 def test_metrics_diff_between_two_commits(project):
@@ -99,8 +107,14 @@ def test_queued_experiments(project):
 
 def _run_killed(project: Path, stage: str, watch: Path, sig: int) -> None:
     """Start `dvc repro -f <stage>`, wait until it is writing (a temporary appears), then signal its group."""
-    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "-f", "-s", stage], cwd=project, env=env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dvc", "repro", "-f", "-s", stage],
+        cwd=project,
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not list(watch.glob(".*.tmp-*")):
         time.sleep(0.02)
@@ -109,10 +123,13 @@ def _run_killed(project: Path, stage: str, watch: Path, sig: int) -> None:
     proc.wait(timeout=60)
 
 
-@pytest.mark.parametrize("stage,folder,final", [
-    ("preprocess", "data/processed", "data/processed/signals.h5"),
-    ("train@time", "metrics/train", "models/time.pt"),
-])
+@pytest.mark.parametrize(
+    "stage,folder,final",
+    [
+        ("preprocess", "data/processed", "data/processed/signals.h5"),
+        ("train@time", "metrics/train", "models/time.pt"),
+    ],
+)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_killed_stage_leaves_no_partial_output(project, stage, folder, final, sig):
     before = (project / final).read_bytes()
@@ -135,8 +152,9 @@ def test_killed_stage_leaves_no_partial_output(project, stage, folder, final, si
 def test_nan_loss_keeps_the_last_good_checkpoint(project):
     good = (project / "models/meta.pt").read_bytes()
     set_params(project, {"train.meta.lr": 1e30, "train.common.grad_clip": 0.0})
-    done = subprocess.run([sys.executable, "-m", "stages.train", "meta"], cwd=project, env=env(),
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "stages.train", "meta"], cwd=project, env=env(), capture_output=True, text=True
+    )
     assert done.returncode == 1
     assert "training loss became" in done.stderr and "epoch 1, step" in done.stderr
     assert "Traceback" not in done.stderr

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from helpers.settings import filters
-
 from ptbxl_multimodal.signal.filters import Bandpass, Baseline, FilterChain, FilterSettings, Notch, resample
 
 
@@ -16,7 +15,7 @@ def sine(freq: float, fs: int, seconds: float = 10.0) -> np.ndarray:
 def amplitude(x: np.ndarray, fs: int) -> np.ndarray:
     """Peak amplitude over the middle half (zero-phase filtering has slow edge transients)."""
     n = x.shape[-1]
-    return np.abs(x[..., n // 4: 3 * n // 4]).max(axis=-1)
+    return np.abs(x[..., n // 4 : 3 * n // 4]).max(axis=-1)
 
 
 def test_bandpass_passes_in_band_and_attenuates_outside():

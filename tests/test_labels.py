@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ptbxl_multimodal.data.labels import make_labels, metadata, read_database, read_statements, record_codes
 from helpers.sample import SAMPLE, needs_sample
+from ptbxl_multimodal.data.labels import make_labels, metadata, read_database, read_statements, record_codes
 from ptbxl_multimodal.errors import LabelError
 
 pytestmark = needs_sample
@@ -20,8 +20,12 @@ EXPECTED = {
     "diagnostic": {1: {"NORM"}, 8: {"IMI"}, 39: {"IMI", "LNGQT", "NST_", "DIG"}, 10429: {"IMI", "LVH", "ISC_"}},
     "form": {1: {"LVOLT"}, 8: {"ABQRS"}, 39: {"LNGQT", "NST_", "DIG", "ABQRS"}, 10429: {"ABQRS"}},
     "rhythm": {1: {"SR"}, 8: {"SR"}, 39: {"SR"}, 10429: {"SR"}},
-    "all": {1: {"NORM", "LVOLT", "SR"}, 8: {"IMI", "ABQRS", "SR"},
-            39: {"IMI", "LNGQT", "NST_", "DIG", "ABQRS", "SR"}, 10429: {"IMI", "LVH", "ISC_", "ABQRS", "SR"}},
+    "all": {
+        1: {"NORM", "LVOLT", "SR"},
+        8: {"IMI", "ABQRS", "SR"},
+        39: {"IMI", "LNGQT", "NST_", "DIG", "ABQRS", "SR"},
+        10429: {"IMI", "LVH", "ISC_", "ABQRS", "SR"},
+    },
 }
 
 
@@ -79,6 +83,6 @@ def test_missing_column_and_unreadable_csv(tmp_path):
     pd.DataFrame({"ecg_id": [1], "scp_codes": ["{}"]}).to_csv(tmp_path / "db.csv", index=False)
     with pytest.raises(LabelError, match="missing column.*patient_id"):
         read_database(tmp_path / "db.csv")
-    (tmp_path / "bad.csv").write_bytes(b"\xff\xfe\x00garbage\x00\n\"unclosed")
+    (tmp_path / "bad.csv").write_bytes(b'\xff\xfe\x00garbage\x00\n"unclosed')
     with pytest.raises(LabelError, match="bad.csv"):
         read_database(tmp_path / "bad.csv")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from helpers.imports import closure, import_graph, imported_modules
 from helpers.sample import ROOT
 
@@ -40,7 +41,9 @@ def test_dvc_yaml_lists_every_file_a_stage_imports(name, stage):
     entry = ROOT / (module.replace(".", "/") + ".py")
     missing = sorted(str(p) for p in closure(entry, ROOT) if not covered(p, stage["deps"]))
     assert missing == [], f"dvc.yaml stage {name} misses code deps (stale results on change): {missing}"
-    absent = [d for d in stage["deps"] if not (ROOT / d).exists() and not d.startswith(("data/", "models/", "metrics/"))]
+    absent = [
+        d for d in stage["deps"] if not (ROOT / d).exists() and not d.startswith(("data/", "models/", "metrics/"))
+    ]
     assert absent == [], f"dvc.yaml stage {name} depends on files that do not exist: {absent}"
 
 
@@ -52,7 +55,7 @@ def test_library_has_no_import_cycles():
         state[node] = 1
         for nxt in graph.get(node, ()):
             if state.get(nxt) == 1:
-                pytest.fail("import cycle: " + " -> ".join(path[path.index(nxt):] + [nxt]) if nxt in path else nxt)
+                pytest.fail("import cycle: " + " -> ".join(path[path.index(nxt) :] + [nxt]) if nxt in path else nxt)
             if nxt not in state:
                 visit(nxt, [*path, nxt])
         state[node] = 2
@@ -71,19 +74,36 @@ def test_library_knows_nothing_of_the_stages_or_dvc():
 
 def test_lower_layers_do_not_import_higher_ones():
     """Storage, signal processing and models are building blocks: they import nothing built on top of them."""
-    lower = ("ptbxl_multimodal.io", "ptbxl_multimodal.signal", "ptbxl_multimodal.models", "ptbxl_multimodal.schema",
-             "ptbxl_multimodal.errors", "ptbxl_multimodal.paths")
-    higher = ("ptbxl_multimodal.data", "ptbxl_multimodal.training", "ptbxl_multimodal.evaluation",
-              "ptbxl_multimodal.branches", "ptbxl_multimodal.checkpoints", "ptbxl_multimodal.inference",
-              "ptbxl_multimodal.config", "ptbxl_multimodal.predict", "ptbxl_multimodal.cli")
+    lower = (
+        "ptbxl_multimodal.io",
+        "ptbxl_multimodal.signal",
+        "ptbxl_multimodal.models",
+        "ptbxl_multimodal.schema",
+        "ptbxl_multimodal.errors",
+        "ptbxl_multimodal.paths",
+    )
+    higher = (
+        "ptbxl_multimodal.data",
+        "ptbxl_multimodal.training",
+        "ptbxl_multimodal.evaluation",
+        "ptbxl_multimodal.branches",
+        "ptbxl_multimodal.checkpoints",
+        "ptbxl_multimodal.inference",
+        "ptbxl_multimodal.config",
+        "ptbxl_multimodal.predict",
+        "ptbxl_multimodal.cli",
+    )
     for module, imports in import_graph(ROOT).items():
         if module.startswith(lower):
             assert not [m for m in imports if m.startswith(higher)], (module, imports)
 
 
 def test_no_two_modules_differ_only_by_a_suffix():
-    for folder in [LIBRARY, *[d for d in LIBRARY.rglob("*") if d.is_dir() and d.name != "__pycache__"],
-                   ROOT / "stages"]:
+    for folder in [
+        LIBRARY,
+        *[d for d in LIBRARY.rglob("*") if d.is_dir() and d.name != "__pycache__"],
+        ROOT / "stages",
+    ]:
         names = [f.stem for f in folder.glob("*.py") if f.stem != "__init__"]
         clashes = [(a, b) for a in names for b in names if a != b and a.startswith(b)]
         assert clashes == [], f"{folder.relative_to(ROOT)}: {clashes}"

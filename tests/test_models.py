@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pytest
 import torch
-from helpers.settings import defaults, filters
 
+from helpers.settings import defaults, filters
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.errors import StageError
@@ -81,8 +81,9 @@ def test_checkpoint_round_trip(tmp_path):
     model = build_branch("time", SHAPES["time"], 5, architecture("time")).eval()
     model.set_normalization(torch.full((12, 1), 0.1), torch.full((12, 1), 2.0))
     spec = InputSpec((12, 1000), 100, 10.0, filters(100, bandpass=(0.5, 45.0, 3)))
-    ckpt = checkpoints.branch_checkpoint("time", model, architecture("time"), list("ABCDE"),
-                                         "superdiagnostic", spec, {"best_epoch": 1})
+    ckpt = checkpoints.branch_checkpoint(
+        "time", model, architecture("time"), list("ABCDE"), "superdiagnostic", spec, {"best_epoch": 1}
+    )
     checkpoints.save(ckpt, tmp_path / "time.pt")
     loaded = checkpoints.load(tmp_path / "time.pt")
     again = checkpoints.branch_from_checkpoint(loaded)

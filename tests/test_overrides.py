@@ -1,11 +1,9 @@
 """Every parameter can be set with `dvc exp run -S key=value` (DVC's own override code), lists included."""
 
-
 import yaml
 from dvc.utils.hydra import apply_overrides
 
 from helpers.project import committed_params_text
-
 from ptbxl_multimodal.config import validate
 
 
@@ -41,16 +39,34 @@ def test_every_key_can_be_set_with_dash_s(tmp_path):
         else:
             new = value
         changed[key] = new
-    changed.update({"download.source": "/data/ptb-xl", "download.sampling_rate": 500, "preprocess.fs": 250,
-                    "preprocess.task": "rhythm", "split.method": "stratified", "split.train_folds": [1, 2, 3, 4, 5, 6],
-                    "split.val_folds": [7, 8], "split.test_folds": [9, 10], "fusion.branches": ["time", "meta"],
-                    "fusion.method": "gated",
-                    "features.spectrogram.window": "hamming", "train.common.scheduler": "cosine",
-                    "train.common.imbalance": "oversample", "train.common.device": "cpu",
-                    "train.time.channels": [16, 32, 64, 128], "split.ratios.train": 0.7, "split.ratios.val": 0.2,
-                    "split.ratios.test": 0.1, "train.freq.heads": 8, "train.freq.d_model": 64,
-                    "features.spectrogram.noverlap": 32, "preprocess.bandpass.high": 40.0,
-                    "train.time.train_crop": 0.25, "train.spec.train_crop": 0.5})
+    changed.update(
+        {
+            "download.source": "/data/ptb-xl",
+            "download.sampling_rate": 500,
+            "preprocess.fs": 250,
+            "preprocess.task": "rhythm",
+            "split.method": "stratified",
+            "split.train_folds": [1, 2, 3, 4, 5, 6],
+            "split.val_folds": [7, 8],
+            "split.test_folds": [9, 10],
+            "fusion.branches": ["time", "meta"],
+            "fusion.method": "gated",
+            "features.spectrogram.window": "hamming",
+            "train.common.scheduler": "cosine",
+            "train.common.imbalance": "oversample",
+            "train.common.device": "cpu",
+            "train.time.channels": [16, 32, 64, 128],
+            "split.ratios.train": 0.7,
+            "split.ratios.val": 0.2,
+            "split.ratios.test": 0.1,
+            "train.freq.heads": 8,
+            "train.freq.d_model": 64,
+            "features.spectrogram.noverlap": 32,
+            "preprocess.bandpass.high": 40.0,
+            "train.time.train_crop": 0.25,
+            "train.spec.train_crop": 0.5,
+        }
+    )
     apply_overrides(params, [f"{k}={as_override(v)}" for k, v in changed.items()])
     raw = yaml.safe_load(params.read_text())
     validate(raw)  # every changed value is accepted ...

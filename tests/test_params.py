@@ -5,8 +5,8 @@ import dataclasses
 import math
 
 import pytest
-from helpers.project import committed_params, committed_params_text
 
+from helpers.project import committed_params, committed_params_text
 from ptbxl_multimodal.config import Params, load_params, validate
 from ptbxl_multimodal.errors import ParamError
 
@@ -28,21 +28,24 @@ def test_defaults_are_valid(tmp_path):
     assert load_params(tmp_path / "params.yaml").preprocess.task == "superdiagnostic"
 
 
-@pytest.mark.parametrize("path,value,message", [
-    ("train.common.lr", -0.1, "train.common.lr = -0.1: must be a number > 0"),
-    ("train.common.epochs", "ten", "train.common.epochs = 'ten': expected an integer"),
-    ("train.common.amp", 1, "train.common.amp = 1: expected true/false"),
-    ("train.common.epochs", True, "train.common.epochs = True: expected an integer"),
-    ("preprocess.task", "superdiag", "preprocess.task = 'superdiag': must be one of superdiagnostic"),
-    ("fusion.branches", ["time", "ekg"], "fusion.branches[1] = 'ekg': must be one of time, freq, spec, meta"),
-    ("fusion.branches", [], "fusion.branches: must not be empty"),
-    ("split.val_folds", [8, 9], "split.train_folds and split.val_folds overlap on fold(s) [8]"),
-    ("split.test_folds", [11], "split.test_folds[0] = 11"),
-    ("preprocess.bandpass.high", 60.0, "preprocess.bandpass: need 0 < low < high < fs/2 = 50 Hz"),
-    ("features.spectrogram.noverlap", 64, "features.spectrogram.noverlap = 64: must be smaller than nperseg"),
-    ("download.sampling_rate", 250, "download.sampling_rate = 250: must be one of 100, 500"),
-    ("train.freq.heads", 3, "train.freq.d_model = 64: must be divisible by train.freq.heads = 3"),
-])
+@pytest.mark.parametrize(
+    "path,value,message",
+    [
+        ("train.common.lr", -0.1, "train.common.lr = -0.1: must be a number > 0"),
+        ("train.common.epochs", "ten", "train.common.epochs = 'ten': expected an integer"),
+        ("train.common.amp", 1, "train.common.amp = 1: expected true/false"),
+        ("train.common.epochs", True, "train.common.epochs = True: expected an integer"),
+        ("preprocess.task", "superdiag", "preprocess.task = 'superdiag': must be one of superdiagnostic"),
+        ("fusion.branches", ["time", "ekg"], "fusion.branches[1] = 'ekg': must be one of time, freq, spec, meta"),
+        ("fusion.branches", [], "fusion.branches: must not be empty"),
+        ("split.val_folds", [8, 9], "split.train_folds and split.val_folds overlap on fold(s) [8]"),
+        ("split.test_folds", [11], "split.test_folds[0] = 11"),
+        ("preprocess.bandpass.high", 60.0, "preprocess.bandpass: need 0 < low < high < fs/2 = 50 Hz"),
+        ("features.spectrogram.noverlap", 64, "features.spectrogram.noverlap = 64: must be smaller than nperseg"),
+        ("download.sampling_rate", 250, "download.sampling_rate = 250: must be one of 100, 500"),
+        ("train.freq.heads", 3, "train.freq.d_model = 64: must be divisible by train.freq.heads = 3"),
+    ],
+)
 def test_bad_values_name_the_key(path, value, message):
     with pytest.raises(ParamError) as err:
         validate(broken(path, value))
@@ -93,8 +96,10 @@ def test_all_problems_are_listed_at_once():
     assert "split.val_folds = 'nine': expected a list" in message
 
 
-@pytest.mark.parametrize("path", ["preprocess.notch.quality", "download.timeout", "train.meta.dropout",
-                                  "train.common.lr", "split.ratios.val"])
+@pytest.mark.parametrize(
+    "path",
+    ["preprocess.notch.quality", "download.timeout", "train.meta.dropout", "train.common.lr", "split.ratios.val"],
+)
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
 def test_nan_and_infinity_are_rejected(path, value):
     with pytest.raises(ParamError) as err:
@@ -105,6 +110,7 @@ def test_nan_and_infinity_are_rejected(path, value):
 def _settings_types(cls, seen):
     """Every settings dataclass reachable from `cls` through its field types."""
     import typing
+
     if cls in seen:
         return
     seen.add(cls)
@@ -118,18 +124,24 @@ def _settings_types(cls, seen):
 def test_settings_types_have_no_defaults_of_their_own():
     """params.yaml is the one place values are chosen: no settings type may carry a second default."""
     from ptbxl_multimodal.branches import BRANCHES
+
     seen: set = set()
     _settings_types(Params, seen)
     for branch in BRANCHES.values():
         _settings_types(branch.config, seen)
     assert len(seen) > 10
-    with_defaults = [f"{cls.__name__}.{f.name}" for cls in seen for f in dataclasses.fields(cls)
-                     if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING]
+    with_defaults = [
+        f"{cls.__name__}.{f.name}"
+        for cls in seen
+        for f in dataclasses.fields(cls)
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+    ]
     assert with_defaults == []
 
 
 def test_every_branch_has_a_params_section_and_nothing_else_does():
     from ptbxl_multimodal.branches import BRANCHES
+
     p = copy.deepcopy(DEFAULTS)
     p["train"]["ecg"] = {}
     with pytest.raises(ParamError, match="train.ecg: unknown key"):

@@ -7,13 +7,23 @@ import json
 import h5py
 import pytest
 
-from helpers.sample import SAMPLE, needs_sample
 from helpers.project import dvc, make_project, stages_run
+from helpers.sample import SAMPLE, needs_sample
 
 pytestmark = [needs_sample, pytest.mark.slow]
 MODELS = ("time", "freq", "spec", "meta", "fusion")
-ALL_STAGES = {"download", "preprocess", "features", "split", "train@time", "train@freq", "train@spec",
-              "train@meta", "fusion", "evaluate"}
+ALL_STAGES = {
+    "download",
+    "preprocess",
+    "features",
+    "split",
+    "train@time",
+    "train@freq",
+    "train@spec",
+    "train@meta",
+    "fusion",
+    "evaluate",
+}
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +36,19 @@ def project(tmp_path_factory):
 
 
 def test_every_output_exists(project):
-    for path in ("data/raw/ptbxl_database.csv", "data/processed/signals.h5", "data/processed/records.h5",
-                 "data/processed/report.json", "data/features/fft.h5", "data/features/spectrogram.h5",
-                 "data/splits/split.json", "data/splits/summary.json", "data/predictions/test.csv",
-                 *(f"models/{m}.pt" for m in MODELS), *(f"metrics/eval/{m}.json" for m in MODELS)):
+    for path in (
+        "data/raw/ptbxl_database.csv",
+        "data/processed/signals.h5",
+        "data/processed/records.h5",
+        "data/processed/report.json",
+        "data/features/fft.h5",
+        "data/features/spectrogram.h5",
+        "data/splits/split.json",
+        "data/splits/summary.json",
+        "data/predictions/test.csv",
+        *(f"models/{m}.pt" for m in MODELS),
+        *(f"metrics/eval/{m}.json" for m in MODELS),
+    ):
         assert (project / path).is_file(), path
     assert not (project / "data/raw/records500").exists()  # only the requested rate
     report = json.loads((project / "data/processed/report.json").read_text())
@@ -71,8 +90,13 @@ def test_second_repro_does_nothing(project):
 
 
 def test_forced_rerun_gives_identical_bytes(project):
-    paths = ["data/processed/signals.h5", "data/processed/records.h5", "data/features/fft.h5",
-             "data/splits/split.json", "models/meta.pt"]
+    paths = [
+        "data/processed/signals.h5",
+        "data/processed/records.h5",
+        "data/features/fft.h5",
+        "data/splits/split.json",
+        "models/meta.pt",
+    ]
     before = {p: (project / p).read_bytes() for p in paths}
     for stage in ("preprocess", "features", "split", "train@meta"):
         dvc(project, "repro", "-f", "-s", stage)
@@ -90,6 +114,7 @@ def test_predictions_file(project):
 
 def test_checkpoints_are_self_contained(project):
     import torch
+
     ckpt = torch.load(project / "models/time.pt", weights_only=True)
     assert ckpt["input_spec"]["fs"] == 100 and ckpt["input_spec"]["bandpass"] == [0.5, 45.0]
     assert ckpt["classes"] == ["CD", "HYP", "MI", "NORM", "STTC"]
@@ -111,32 +136,56 @@ def test_data_stages_over_http(serve, tmp_path):
 
 def _metadata_csv(path, ecg_ids):
     import pandas as pd
+
     db = pd.read_csv(SAMPLE / "ptbxl_database.csv", index_col="ecg_id").loc[ecg_ids]
-    pd.DataFrame({"record": [f"{e:05d}_lr" for e in ecg_ids], "age": db["age"].to_numpy(),
-                  "sex": db["sex"].to_numpy(), "height": db["height"].to_numpy(),
-                  "weight": db["weight"].to_numpy()}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "record": [f"{e:05d}_lr" for e in ecg_ids],
+            "age": db["age"].to_numpy(),
+            "sex": db["sex"].to_numpy(),
+            "height": db["height"].to_numpy(),
+            "weight": db["weight"].to_numpy(),
+        }
+    ).to_csv(path, index=False)
 
 
 def test_predict_matches_evaluate_on_test_records(project, tmp_path):
     import csv as csv_module
+
     from ptbxl_multimodal.predict import main as predict
+
     test_ids = json.loads((project / "data/splits/split.json").read_text())["test"][:6]
     records = [str(SAMPLE / f"records100/{(e // 1000) * 1000:05d}/{e:05d}_lr") for e in test_ids]
     _metadata_csv(tmp_path / "meta.csv", test_ids)
-    status = predict([*records, "--models", str(project / "models"), "--thresholds", str(project / "metrics/eval"),
-                      "--metadata", str(tmp_path / "meta.csv"), "--all-branches", "--json", str(tmp_path / "p.json"),
-                      "--csv", str(tmp_path / "p.csv")])
+    status = predict(
+        [
+            *records,
+            "--models",
+            str(project / "models"),
+            "--thresholds",
+            str(project / "metrics/eval"),
+            "--metadata",
+            str(tmp_path / "meta.csv"),
+            "--all-branches",
+            "--json",
+            str(tmp_path / "p.json"),
+            "--csv",
+            str(tmp_path / "p.csv"),
+        ]
+    )
     assert status == 0
     out = json.loads((tmp_path / "p.json").read_text())
     assert out["classes"] == ["CD", "HYP", "MI", "NORM", "STTC"]
-    evaluated = {(int(r["ecg_id"]), r["model"]): r
-                 for r in csv_module.DictReader(open(project / "data/predictions/test.csv"))}
+    evaluated = {
+        (int(r["ecg_id"]), r["model"]): r for r in csv_module.DictReader(open(project / "data/predictions/test.csv"))
+    }
     for eid, rec in zip(test_ids, out["records"]):
         assert rec["error"] is None and rec["source_fs"] == 100
         for model in MODELS:
             for c in out["classes"]:
-                assert rec["probabilities"][model][c] == pytest.approx(float(evaluated[eid, model][f"{c}_prob"]),
-                                                                      abs=1e-4), (eid, model, c)
+                assert rec["probabilities"][model][c] == pytest.approx(
+                    float(evaluated[eid, model][f"{c}_prob"]), abs=1e-4
+                ), (eid, model, c)
                 assert rec["decisions"][model][c] == int(evaluated[eid, model][f"{c}_pred"])
     rows = list(csv_module.DictReader(open(tmp_path / "p.csv")))
     assert len(rows) == 6 * len(MODELS) and {"record", "model", "NORM_prob", "NORM_pred"} <= set(rows[0])
@@ -144,8 +193,10 @@ def test_predict_matches_evaluate_on_test_records(project, tmp_path):
 
 def test_predict_500hz_corrupt_and_wrong_leads(project, tmp_path, ecg_like):
     import shutil
+
     from helpers.records import write_record
     from ptbxl_multimodal.predict import main as predict
+
     bad = tmp_path / "bad"
     bad.mkdir()
     for ext in ("hea", "dat"):
@@ -153,8 +204,18 @@ def test_predict_500hz_corrupt_and_wrong_leads(project, tmp_path, ecg_like):
     (bad / "00003_lr.dat").write_bytes((bad / "00003_lr.dat").read_bytes()[:4000])
     write_record(bad, "eightleads", ecg_like(100)[:, :8], 100)
     hr = SAMPLE / "records500/00000/00001_hr"
-    status = predict([str(hr), str(bad), "--models", str(project / "models"), "--thresholds",
-                      str(project / "metrics/eval"), "--json", str(tmp_path / "p.json")])
+    status = predict(
+        [
+            str(hr),
+            str(bad),
+            "--models",
+            str(project / "models"),
+            "--thresholds",
+            str(project / "metrics/eval"),
+            "--json",
+            str(tmp_path / "p.json"),
+        ]
+    )
     assert status == 1  # some records failed
     recs = {r["record"]: r for r in json.loads((tmp_path / "p.json").read_text())["records"]}
     good = recs[str(hr)]
@@ -190,15 +251,21 @@ distributed.finish()
 def test_two_process_ddp_matches_one_process(project, tmp_path):
     import subprocess
     import sys
+
     import torch
+
     from helpers.project import env
+
     driver = tmp_path / "driver.py"
     driver.write_text(DDP_DRIVER)
-    runs = {"single": [sys.executable, str(driver)],
-            "ddp": [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(driver)]}
+    runs = {
+        "single": [sys.executable, str(driver)],
+        "ddp": [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(driver)],
+    }
     for name, cmd in runs.items():
-        done = subprocess.run([*cmd, str(tmp_path / name)], cwd=project, env=env(),
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [*cmd, str(tmp_path / name)], cwd=project, env=env(), capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, done.stderr[-3000:]
     a = torch.load(tmp_path / "single/models/meta.pt", weights_only=True)
     b = torch.load(tmp_path / "ddp/models/meta.pt", weights_only=True)

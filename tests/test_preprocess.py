@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from helpers import settings
-
 from ptbxl_multimodal.data.feature_files import featurize
 from ptbxl_multimodal.data.processed_files import preprocess
 from ptbxl_multimodal.data.records import read_record
@@ -107,12 +106,19 @@ def test_features_axes_and_determinism(raw, tmp_path):
     run(raw, tmp_path / "p")
     fft_s, spec_s = settings.fft(log=True, max_freq=40.0), settings.spectrogram(nperseg=64, noverlap=48, phase=False)
     for out in ("a", "b"):
-        featurize(tmp_path / "p/signals.h5", tmp_path / out / "fft.h5", tmp_path / out / "spec.h5",
-                  settings.features(fft_s, spec_s, workers=2 if out == "a" else 1, chunk_size=3))
+        featurize(
+            tmp_path / "p/signals.h5",
+            tmp_path / out / "fft.h5",
+            tmp_path / out / "spec.h5",
+            settings.features(fft_s, spec_s, workers=2 if out == "a" else 1, chunk_size=3),
+        )
     for name in ("fft.h5", "spec.h5"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-    with h5py.File(tmp_path / "a/fft.h5") as f, h5py.File(tmp_path / "a/spec.h5") as s, \
-            h5py.File(tmp_path / "p/signals.h5") as sig:
+    with (
+        h5py.File(tmp_path / "a/fft.h5") as f,
+        h5py.File(tmp_path / "a/spec.h5") as s,
+        h5py.File(tmp_path / "p/signals.h5") as sig,
+    ):
         n = sig["signals"].shape[0]
         freqs = f["frequency_hz"][...]
         assert f["fft"].shape == (n, 12, freqs.size) and freqs[-1] <= 40.0 and freqs[1] == pytest.approx(0.1)
@@ -126,8 +132,12 @@ def test_phase_spectrogram_written_and_rebuilt_for_prediction(raw, tmp_path):
     """With phase, spectrogram.h5 has 36 channels, and predict's inputs (from the checkpoint's input spec) match."""
     run(raw, tmp_path / "p")
     spec_s = settings.spectrogram(nperseg=64, noverlap=48, phase=True)
-    featurize(tmp_path / "p/signals.h5", tmp_path / "f/fft.h5", tmp_path / "f/spec.h5",
-              settings.features(spec_settings=spec_s, workers=1, chunk_size=4))
+    featurize(
+        tmp_path / "p/signals.h5",
+        tmp_path / "f/fft.h5",
+        tmp_path / "f/spec.h5",
+        settings.features(spec_settings=spec_s, workers=1, chunk_size=4),
+    )
     spec = InputSpec.from_h5(tmp_path / "f/spec.h5", "spectrogram")
     assert spec.shape[0] == 36 and spec.spectrogram.phase is True
     assert InputSpec.from_dict(spec.to_dict()) == spec
@@ -140,6 +150,7 @@ def test_phase_spectrogram_written_and_rebuilt_for_prediction(raw, tmp_path):
 
 def test_wrong_number_of_samples_is_named(raw, tmp_path, ecg_like):
     from helpers.records import write_record
+
     folder = raw / "records100" / "00000"
     for ext in ("hea", "dat"):
         (folder / f"00004_lr.{ext}").unlink()

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from ptbxl_multimodal.data.records import LEADS, read_record
-from helpers.sample import SAMPLE, needs_sample
 from helpers.records import write_record
+from helpers.sample import SAMPLE, needs_sample
+from ptbxl_multimodal.data.records import LEADS, read_record
 from ptbxl_multimodal.errors import RecordError
 
 
@@ -80,7 +80,9 @@ def test_garbage_header(tmp_path):
 @needs_sample
 def test_fast_reader_matches_wfdb_on_every_sample_record():
     import wfdb
+
     from ptbxl_multimodal.data.records import _read_format16
+
     heads = sorted(SAMPLE.glob("records100/*/*.hea")) + sorted(SAMPLE.glob("records500/*/*.hea"))[:50]
     for hea in heads:
         base = hea.with_suffix("")

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from helpers.sample import SAMPLE, needs_sample
 from ptbxl_multimodal.data.labels import make_labels, read_database, read_statements
 from ptbxl_multimodal.data.splits import Ratios, check_disjoint_patients, split_by_folds, split_stratified, summarize
-from helpers.sample import SAMPLE, needs_sample
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,22 @@ def toy_data(n=64, seed=0):
 
 
 def settings(**kw):
-    base = dict(epochs=5, batch_size=16, lr=0.05, weight_decay=0.0, scheduler="none", patience=5, grad_clip=1.0,
-                imbalance="none", seed=0, device="cpu", amp=False, mixup=0.0, threads=0, nproc=1)
+    base = dict(
+        epochs=5,
+        batch_size=16,
+        lr=0.05,
+        weight_decay=0.0,
+        scheduler="none",
+        patience=5,
+        grad_clip=1.0,
+        imbalance="none",
+        seed=0,
+        device="cpu",
+        amp=False,
+        mixup=0.0,
+        threads=0,
+        nproc=1,
+    )
     base.update(kw)
     return TrainSettings(**base)
 
@@ -96,8 +110,13 @@ def test_mixup_trains_on_blends_of_two_training_rows():
     lams = []
     for r in rows.numpy():
         assert not any(np.allclose(r, d) for d in data)  # never a raw record ...
-        found = {round(min(lam, 1 - lam), 4) for i, a in enumerate(data) for j, b in enumerate(data) if i != j
-                 if (lam := _blend_weight(r, a, b)) is not None}
+        found = {
+            round(min(lam, 1 - lam), 4)
+            for i, a in enumerate(data)
+            for j, b in enumerate(data)
+            if i != j
+            if (lam := _blend_weight(r, a, b)) is not None
+        }
         assert len(found) == 1  # ... but a blend of two
         lams.append(found.pop())
     assert len(set(lams)) == 1  # one mixing weight for the whole batch
@@ -134,6 +153,7 @@ def test_cuda_requested_without_gpu():
 
 def test_relaunch_only_when_asked_and_not_already_distributed(monkeypatch):
     from ptbxl_multimodal.training import distributed
+
     assert distributed.relaunch(1, "stages.train", ["meta"]) is None
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert distributed.relaunch(2, "stages.train", ["meta"]) is None  # already under torchrun

@@ -41,7 +41,12 @@ def _featurize_chunk(job: tuple[str, int, int, float, FFTSettings, SpectrogramSe
 
 def featurize(signals_path: Path, fft_path: Path, spec_path: Path, params: FeatureSettings) -> None:
     """Write fft.h5 (N, 12, F) and spectrogram.h5 (N, 12 or 36, F', T') with their axes and the ecg_id order."""
-    fft_settings, spec_settings, chunk_size, compression = params.fft, params.spectrogram, params.chunk_size, params.compression
+    fft_settings, spec_settings, chunk_size, compression = (
+        params.fft,
+        params.spectrogram,
+        params.chunk_size,
+        params.compression,
+    )
     with h5py.File(signals_path, "r") as h5:
         n, leads, n_samples = h5["signals"].shape
         fs = float(h5.attrs["fs"])
@@ -49,12 +54,23 @@ def featurize(signals_path: Path, fft_path: Path, spec_path: Path, params: Featu
         signal_attrs = {k: h5store.get_attr(h5, k) for k in h5.attrs}
     freqs_fft = fft_axis(n_samples, fs, fft_settings)
     freqs_spec, times_spec, probe = spectrogram(np.zeros((1, leads, n_samples), np.float32), fs, spec_settings)
-    jobs = [(str(signals_path), s, min(s + chunk_size, n), fs, fft_settings, spec_settings)
-            for s in range(0, n, chunk_size)]
-    log.info("features for %d records: FFT %d bins (0-%g Hz), spectrogram %d x %d", n, freqs_fft.size,
-             freqs_fft[-1], freqs_spec.size, times_spec.size)
-    with atomic_path(fft_path) as fft_tmp, atomic_path(spec_path) as spec_tmp, \
-            h5py.File(fft_tmp, "w") as fft_h5, h5py.File(spec_tmp, "w") as spec_h5:
+    jobs = [
+        (str(signals_path), s, min(s + chunk_size, n), fs, fft_settings, spec_settings) for s in range(0, n, chunk_size)
+    ]
+    log.info(
+        "features for %d records: FFT %d bins (0-%g Hz), spectrogram %d x %d",
+        n,
+        freqs_fft.size,
+        freqs_fft[-1],
+        freqs_spec.size,
+        times_spec.size,
+    )
+    with (
+        atomic_path(fft_path) as fft_tmp,
+        atomic_path(spec_path) as spec_tmp,
+        h5py.File(fft_tmp, "w") as fft_h5,
+        h5py.File(spec_tmp, "w") as spec_h5,
+    ):
         fft_ds = h5store.create_record_dataset(fft_h5, "fft", (leads, freqs_fft.size), np.float32, compression)
         spec_ds = h5store.create_record_dataset(spec_h5, "spectrogram", probe.shape[1:], np.float32, compression)
         with ChunkPool(params.workers, len(jobs)) as pool, tqdm(total=n, desc="features", unit="rec") as bar:
@@ -62,8 +78,10 @@ def featurize(signals_path: Path, fft_path: Path, spec_path: Path, params: Featu
                 h5store.append(fft_ds, fft_block)
                 h5store.append(spec_ds, spec_block)
                 bar.update(fft_block.shape[0])
-        for h5, axes, settings in ((fft_h5, {"frequency_hz": freqs_fft}, fft_settings),
-                                   (spec_h5, {"frequency_hz": freqs_spec, "time_s": times_spec}, spec_settings)):
+        for h5, axes, settings in (
+            (fft_h5, {"frequency_hz": freqs_fft}, fft_settings),
+            (spec_h5, {"frequency_hz": freqs_spec, "time_s": times_spec}, spec_settings),
+        ):
             h5store.write_small(h5, "ecg_id", ecg_id)
             for name, axis in axes.items():
                 h5store.write_small(h5, name, axis.astype(np.float64))

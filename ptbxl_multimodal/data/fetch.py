@@ -23,9 +23,9 @@ from typing import Literal
 
 import pandas as pd
 from tqdm import tqdm
+
 from ptbxl_multimodal.errors import FetchError
 from ptbxl_multimodal.schema import setting
-
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,9 @@ def record_files(database_csv: Path, sampling_rate: int) -> list[str]:
     try:
         names = pd.read_csv(database_csv, usecols=[column])[column]
     except ValueError as exc:
-        raise FetchError(f"{database_csv}: no column '{column}' ({exc}); is this PTB-XL's ptbxl_database.csv?") from None
+        raise FetchError(
+            f"{database_csv}: no column '{column}' ({exc}); is this PTB-XL's ptbxl_database.csv?"
+        ) from None
     return [f"{name}.{ext}" for name in names for ext in ("hea", "dat")]
 
 
@@ -126,8 +128,9 @@ def _copy_once(source: Source, rel: str, part: Path, timeout: float) -> None:
         raise _Transient(f"{where}: {reason}") from None
 
 
-def fetch_file(source: Source, rel: str, dest: Path, expected: str | None, retries: int, timeout: float,
-               backoff: float = 0.5) -> bool:
+def fetch_file(
+    source: Source, rel: str, dest: Path, expected: str | None, retries: int, timeout: float, backoff: float = 0.5
+) -> bool:
     """Fetch one file to dest/rel unless already there and verified; return True if it was fetched."""
     target = dest / rel
     if target.exists() and expected is not None and sha256_of(target) == expected:
@@ -153,8 +156,9 @@ def fetch_file(source: Source, rel: str, dest: Path, expected: str | None, retri
             part.unlink(missing_ok=True)
     unreachable = "checksum mismatch" not in last
     advice = (
-        f"The source could not be reached. {LOCAL_HINT}" if unreachable else
-        f"The file keeps arriving different from {CHECKSUMS}: the source copy is corrupt or the wrong version. "
+        f"The source could not be reached. {LOCAL_HINT}"
+        if unreachable
+        else f"The file keeps arriving different from {CHECKSUMS}: the source copy is corrupt or the wrong version. "
         f"Repair or re-download it there, or use another source. {LOCAL_HINT}"
     )
     raise FetchError(f"{rel}: failed after {retries + 1} attempts ({last}). {advice}")
@@ -216,7 +220,9 @@ def fetch_ptbxl(settings: DownloadSettings, dest: Path, backoff: float = 0.5) ->
 
 def _require_listed(rel: str, sums: dict[str, str]) -> None:
     if rel not in sums:
-        raise FetchError(f"{rel}: not listed in {CHECKSUMS}, so it cannot be verified; is the source a complete PTB-XL tree?")
+        raise FetchError(
+            f"{rel}: not listed in {CHECKSUMS}, so it cannot be verified; is the source a complete PTB-XL tree?"
+        )
 
 
 def _prune(root: Path, keep: set[str]) -> None:

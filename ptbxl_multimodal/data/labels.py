@@ -12,11 +12,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ptbxl_multimodal.errors import LabelError, PipelineError
 
+from ptbxl_multimodal.errors import LabelError
 
-DB_COLUMNS = ("ecg_id", "patient_id", "age", "sex", "height", "weight", "scp_codes", "strat_fold",
-              "filename_lr", "filename_hr")
+DB_COLUMNS = (
+    "ecg_id",
+    "patient_id",
+    "age",
+    "sex",
+    "height",
+    "weight",
+    "scp_codes",
+    "strat_fold",
+    "filename_lr",
+    "filename_hr",
+)
 STATEMENT_COLUMNS = ("diagnostic", "form", "rhythm", "diagnostic_class", "diagnostic_subclass")
 METADATA_COLUMNS = ("age", "sex", "height", "weight")
 # PTB-XL stores ages above 89 as 300 (anonymisation); 90 is the lower bound of the true age.
@@ -50,7 +60,9 @@ def _read_csv(path: Path, required: tuple[str, ...], index_col: str | int) -> pd
     except FileNotFoundError:
         raise LabelError(f"{path}: missing; run the download stage first") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise LabelError(f"{path}: unreadable CSV ({exc}); download it again (delete data/raw and run `dvc repro`)") from None
+        raise LabelError(
+            f"{path}: unreadable CSV ({exc}); download it again (delete data/raw and run `dvc repro`)"
+        ) from None
     present = set(df.columns) | {df.index.name}
     missing = [c for c in required if c not in present]
     if missing:
@@ -80,8 +92,13 @@ def record_codes(db: pd.DataFrame, statements: pd.DataFrame, task: str) -> dict[
         )
     if task == "all":
         return {eid: set(codes) for eid, codes in db["scp_codes"].items()}
-    column = {"superdiagnostic": "diagnostic", "subdiagnostic": "diagnostic", "diagnostic": "diagnostic",
-              "form": "form", "rhythm": "rhythm"}[task]
+    column = {
+        "superdiagnostic": "diagnostic",
+        "subdiagnostic": "diagnostic",
+        "diagnostic": "diagnostic",
+        "form": "form",
+        "rhythm": "rhythm",
+    }[task]
     selected = statements[statements[column] == 1.0]
     if task == "superdiagnostic":
         mapping = selected["diagnostic_class"].to_dict()
@@ -89,8 +106,10 @@ def record_codes(db: pd.DataFrame, statements: pd.DataFrame, task: str) -> dict[
         mapping = selected["diagnostic_subclass"].to_dict()
     else:
         mapping = {code: code for code in selected.index}
-    return {eid: {mapping[c] for c in codes if c in mapping and isinstance(mapping[c], str)}
-            for eid, codes in db["scp_codes"].items()}
+    return {
+        eid: {mapping[c] for c in codes if c in mapping and isinstance(mapping[c], str)}
+        for eid, codes in db["scp_codes"].items()
+    }
 
 
 def make_labels(db: pd.DataFrame, statements: pd.DataFrame, task: str, min_class_count: int = 0) -> Labels:

@@ -49,8 +49,10 @@ def _rows_for(file_ids: np.ndarray, wanted: np.ndarray, path: Path, records: Pat
     rows = np.clip(rows, 0, len(file_ids) - 1)
     if not np.array_equal(file_ids[rows], wanted):
         missing = wanted[file_ids[rows] != wanted][:5]
-        raise StageError(f"{path}: records {missing.tolist()} are missing; the file is older than "
-                         f"{records}. Run `dvc repro` to rebuild it")
+        raise StageError(
+            f"{path}: records {missing.tolist()} are missing; the file is older than "
+            f"{records}. Run `dvc repro` to rebuild it"
+        )
     return rows
 
 
@@ -69,8 +71,11 @@ def load_split(inputs: InputFiles, ecg_ids: list[int], records: Path) -> SplitDa
     table = read_labels(records)
     wanted = np.asarray(ecg_ids, dtype=np.int64)
     rows = _rows_for(table.ecg_id, wanted, records, records)
-    return SplitData(wanted, table.y[rows].astype(np.float32),
-                     {name: load_input(path, dataset, wanted, records) for name, (path, dataset) in inputs.items()})
+    return SplitData(
+        wanted,
+        table.y[rows].astype(np.float32),
+        {name: load_input(path, dataset, wanted, records) for name, (path, dataset) in inputs.items()},
+    )
 
 
 def normalization_stats(x: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -15,15 +15,15 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from ptbxl_multimodal.io import h5store
-from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.data.fetch import RECORD_COLUMN
-from ptbxl_multimodal.schema import setting
-from ptbxl_multimodal.signal.filters import Bandpass, Baseline, FilterChain, FilterSettings, Notch, resample
-from ptbxl_multimodal.io.pool import ChunkPool
 from ptbxl_multimodal.data.labels import METADATA_COLUMNS, make_labels, metadata, read_database, read_statements
 from ptbxl_multimodal.data.records import LEADS, read_record
 from ptbxl_multimodal.errors import RecordError
+from ptbxl_multimodal.io import h5store
+from ptbxl_multimodal.io.atomic import atomic_path, write_json
+from ptbxl_multimodal.io.pool import ChunkPool
+from ptbxl_multimodal.schema import setting
+from ptbxl_multimodal.signal.filters import Bandpass, Baseline, FilterChain, FilterSettings, Notch, resample
 
 log = logging.getLogger(__name__)
 DURATION_S = 10  # every PTB-XL record is 10 s long
@@ -68,7 +68,9 @@ class PreprocessReport:
 
     def as_dict(self) -> dict:
         return {
-            "task": self.task, "classes": self.classes, "records_in_database": self.records_in_database,
+            "task": self.task,
+            "classes": self.classes,
+            "records_in_database": self.records_in_database,
             "records_written": self.written,
             "unlabelled": {"count": len(self.unlabelled), "ecg_ids": self.unlabelled},
             "skipped": {"count": len(self.skipped), "records": self.skipped},
@@ -86,7 +88,9 @@ def _process_chunk(job: tuple[list[int], list[str], int, FilterSettings]) -> tup
         try:
             x, _ = read_record(path, expected_fs=source_fs)
             if x.shape[1] != n_src:
-                raise RecordError(path, f"{x.shape[1]} samples per lead, expected {n_src} ({DURATION_S} s at {source_fs} Hz)")
+                raise RecordError(
+                    path, f"{x.shape[1]} samples per lead, expected {n_src} ({DURATION_S} s at {source_fs} Hz)"
+                )
         except RecordError as exc:
             failures.append({"ecg_id": eid, "record": path, "problem": exc.problem})
             continue
@@ -108,14 +112,22 @@ def preprocess(raw_dir: Path, out_dir: Path, params: PreprocessSettings, source_
     statements = read_statements(raw_dir / "scp_statements.csv")
     labels = make_labels(db, statements, task, params.min_class_count)
     report = PreprocessReport(task, labels.classes, len(db), unlabelled=labels.unlabelled)
-    log.info("task %s: %d classes %s; %d of %d records have no label for it and are excluded",
-             task, len(labels.classes), labels.classes, len(labels.unlabelled), len(db))
+    log.info(
+        "task %s: %d classes %s; %d of %d records have no label for it and are excluded",
+        task,
+        len(labels.classes),
+        labels.classes,
+        len(labels.unlabelled),
+        len(db),
+    )
 
     column = RECORD_COLUMN[source_fs]
     paths = [str(raw_dir / db.at[eid, column]) for eid in labels.ecg_ids]
     ids = [int(e) for e in labels.ecg_ids]
-    jobs = [(ids[i:i + chunk_size], paths[i:i + chunk_size], source_fs, settings)
-            for i in range(0, len(ids), chunk_size)]
+    jobs = [
+        (ids[i : i + chunk_size], paths[i : i + chunk_size], source_fs, settings)
+        for i in range(0, len(ids), chunk_size)
+    ]
     n_out = DURATION_S * settings.fs
     kept: list[int] = []
     signals_path = out_dir / "signals.h5"
@@ -125,8 +137,11 @@ def preprocess(raw_dir: Path, out_dir: Path, params: PreprocessSettings, source_
             for good, block, failures in pool.imap(_process_chunk, jobs):
                 if failures and not params.skip_bad_records:
                     bad = failures[0]
-                    raise RecordError(bad["record"], bad["problem"] + " (set preprocess.skip_bad_records: true to "
-                                      "skip such records; they are then listed in data/processed/report.json)")
+                    raise RecordError(
+                        bad["record"],
+                        bad["problem"] + " (set preprocess.skip_bad_records: true to "
+                        "skip such records; they are then listed in data/processed/report.json)",
+                    )
                 for bad in failures:
                     log.warning("skipping record %s: %s", bad["record"], bad["problem"])
                 report.skipped.extend(failures)
@@ -147,8 +162,14 @@ def preprocess(raw_dir: Path, out_dir: Path, params: PreprocessSettings, source_
         h5store.write_small(h5, "patient_id", db.loc[kept_ids, "patient_id"].to_numpy(np.int64))
         h5store.write_small(h5, "strat_fold", db.loc[kept_ids, "strat_fold"].to_numpy(np.int64))
         h5store.write_small(h5, "labels", y, classes=labels.classes, task=task)
-        h5store.write_small(h5, "metadata", metadata(db, kept_ids), columns=list(METADATA_COLUMNS),
-                            missing="NaN", age_note="ages above 89 (stored as 300 in PTB-XL) are set to 90")
+        h5store.write_small(
+            h5,
+            "metadata",
+            metadata(db, kept_ids),
+            columns=list(METADATA_COLUMNS),
+            missing="NaN",
+            age_note="ages above 89 (stored as 300 in PTB-XL) are set to 90",
+        )
     report.written = len(kept)
     report.class_counts = {c: int(n) for c, n in zip(labels.classes, y.sum(axis=0))}
     write_json(out_dir / "report.json", report.as_dict())

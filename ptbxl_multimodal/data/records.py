@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import wfdb
-from ptbxl_multimodal.errors import PipelineError, RecordError
 
+from ptbxl_multimodal.errors import RecordError
 
 LEADS = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
 BYTES_PER_SAMPLE = {"16": 2, "80": 1, "212": 1.5, "24": 3, "32": 4}
@@ -66,10 +66,12 @@ def _read_format16(path: Path) -> tuple[tuple[str, ...], float, np.ndarray] | No
     reference and produces the error messages. tests/test_records.py checks both agree on the sample.
     """
     try:
-        lines = [ln for ln in path.with_suffix(".hea").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        lines = [
+            ln for ln in path.with_suffix(".hea").read_text().splitlines() if ln.strip() and not ln.startswith("#")
+        ]
         record = lines[0].split()
         n_sig, fs, n = int(record[1]), float(record[2].split("/")[0]), int(record[3])
-        fields = [ln.split() for ln in lines[1:1 + n_sig]]
+        fields = [ln.split() for ln in lines[1 : 1 + n_sig]]
         if len(fields) != n_sig or any(f[1] != "16" or f[0] != fields[0][0] or len(f) < 9 for f in fields):
             return None
         gains, baselines = [], []
@@ -84,7 +86,9 @@ def _read_format16(path: Path) -> tuple[tuple[str, ...], float, np.ndarray] | No
         raw = np.fromfile(data_file, dtype="<i2").reshape(n, n_sig).T
     except (OSError, ValueError, IndexError):
         return None
-    signal = (raw.astype(np.float32) - np.asarray(baselines, np.float32)[:, None]) / np.asarray(gains, np.float32)[:, None]
+    signal = (raw.astype(np.float32) - np.asarray(baselines, np.float32)[:, None]) / np.asarray(gains, np.float32)[
+        :, None
+    ]
     signal[raw == -32768] = np.nan  # WFDB's invalid-sample marker in format 16
     return tuple(f[8].upper() for f in fields), fs, np.ascontiguousarray(signal)
 
@@ -102,5 +106,7 @@ def _check_data_size(path: Path, header: wfdb.Record) -> None:
             raise RecordError(str(path), f"header points to data file {data}, which does not exist")
         actual = data.stat().st_size
         if actual < int(size):
-            raise RecordError(str(path), f"data file {data} is truncated ({actual} bytes, header needs {int(size)}); "
-                                         "download it again")
+            raise RecordError(
+                str(path),
+                f"data file {data} is truncated ({actual} bytes, header needs {int(size)}); download it again",
+            )

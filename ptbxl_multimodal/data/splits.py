@@ -45,24 +45,28 @@ class SplitSettings:
         folds = {name: set(getattr(self, f"{name}_folds")) for name in SPLITS}
         for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
             if folds[a] & folds[b]:
-                out.append(f"{path}.{a}_folds and {path}.{b}_folds overlap on fold(s) {sorted(folds[a] & folds[b])}: "
-                           "each strat_fold may belong to one split only")
+                out.append(
+                    f"{path}.{a}_folds and {path}.{b}_folds overlap on fold(s) {sorted(folds[a] & folds[b])}: "
+                    "each strat_fold may belong to one split only"
+                )
         shares = (self.ratios.train, self.ratios.val, self.ratios.test)
         if abs(sum(shares) - 1.0) > 1e-6 or min(shares) <= 0:
-            out.append(f"{path}.ratios: train, val and test must be > 0 and sum to 1 (got train={self.ratios.train}, "
-                       f"val={self.ratios.val}, test={self.ratios.test})")
+            out.append(
+                f"{path}.ratios: train, val and test must be > 0 and sum to 1 (got train={self.ratios.train}, "
+                f"val={self.ratios.val}, test={self.ratios.test})"
+            )
         return out
 
 
-def split_by_folds(strat_fold: np.ndarray, train_folds: list[int], val_folds: list[int],
-                   test_folds: list[int]) -> dict[str, np.ndarray]:
+def split_by_folds(
+    strat_fold: np.ndarray, train_folds: list[int], val_folds: list[int], test_folds: list[int]
+) -> dict[str, np.ndarray]:
     """Row indices per split from PTB-XL's strat_fold (which already keeps each patient in one fold)."""
     folds = {"train": train_folds, "val": val_folds, "test": test_folds}
     return {name: np.flatnonzero(np.isin(strat_fold, f)) for name, f in folds.items()}
 
 
-def split_stratified(labels: np.ndarray, patient_id: np.ndarray, ratios: Ratios,
-                     seed: int) -> dict[str, np.ndarray]:
+def split_stratified(labels: np.ndarray, patient_id: np.ndarray, ratios: Ratios, seed: int) -> dict[str, np.ndarray]:
     """Multi-label iterative stratification over patients (a patient's labels: the union over its records).
 
     Patients, not records, are assigned, so no patient appears in two splits.
@@ -90,8 +94,9 @@ def check_disjoint_patients(split: dict[str, np.ndarray], patient_id: np.ndarray
                 raise ValueError(f"patient {pid} appears in both '{seen[int(pid)]}' and '{name}'")
 
 
-def summarize(split: dict[str, np.ndarray], labels: np.ndarray, classes: list[str],
-              patient_id: np.ndarray) -> dict[str, dict]:
+def summarize(
+    split: dict[str, np.ndarray], labels: np.ndarray, classes: list[str], patient_id: np.ndarray
+) -> dict[str, dict]:
     """Records, patients and class counts per split."""
     return {
         name: {
@@ -116,15 +121,26 @@ def make_split(records: Path, settings: SplitSettings) -> tuple[dict[str, list[i
     try:
         check_disjoint_patients(split, patient_id)
     except ValueError as exc:
-        raise StageError(f"{exc}: the split would leak a patient between splits. With strat_fold this means "
-                         "ptbxl_database.csv puts one patient in two folds; use split.method: stratified") from None
+        raise StageError(
+            f"{exc}: the split would leak a patient between splits. With strat_fold this means "
+            "ptbxl_database.csv puts one patient in two folds; use split.method: stratified"
+        ) from None
     for name in SPLITS:
         if split[name].size == 0:
-            raise StageError(f"split '{name}' is empty with split.method = {settings.method}; check "
-                             f"split.{name}_folds (strat_fold takes values 1-10) or split.ratios")
+            raise StageError(
+                f"split '{name}' is empty with split.method = {settings.method}; check "
+                f"split.{name}_folds (strat_fold takes values 1-10) or split.ratios"
+            )
     unused = ecg_id.size - sum(rows.size for rows in split.values())
-    summary = {"method": settings.method, "unassigned_records": int(unused),
-               **summarize(split, labels, classes, patient_id)}
-    log.info("split (%s): %s; %d records in no split", settings.method,
-             ", ".join(f"{n} {split[n].size}" for n in SPLITS), unused)
+    summary = {
+        "method": settings.method,
+        "unassigned_records": int(unused),
+        **summarize(split, labels, classes, patient_id),
+    }
+    log.info(
+        "split (%s): %s; %d records in no split",
+        settings.method,
+        ", ".join(f"{n} {split[n].size}" for n in SPLITS),
+        unused,
+    )
     return {name: ecg_id[np.sort(rows)].tolist() for name, rows in split.items()}, summary

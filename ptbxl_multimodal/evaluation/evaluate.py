@@ -48,11 +48,19 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             raise StageError(f"{paths.model(name)} predicts {ckpt['classes']}, fusion {classes}; rerun `dvc repro`")
         predictor = Predictor(ckpt, settings.batch_size)
         probs_val[name], probs_test[name] = predictor(val.inputs), predictor(test.inputs)
-        results[name] = score(test.y, probs_test[name], val.y, probs_val[name], classes, settings.bootstrap,
-                              settings.seed)
+        results[name] = score(
+            test.y, probs_test[name], val.y, probs_val[name], classes, settings.bootstrap, settings.seed
+        )
         r = results[name]
-        log.info("%-6s test macro AUC %.4f [%.4f, %.4f]  Fmax %.4f  F1 %.4f", name, r["macro_auc"],
-                 r["macro_auc_ci95_low"], r["macro_auc_ci95_high"], r["fmax"], r["macro"]["f1"])
+        log.info(
+            "%-6s test macro AUC %.4f [%.4f, %.4f]  Fmax %.4f  F1 %.4f",
+            name,
+            r["macro_auc"],
+            r["macro_auc_ci95_low"],
+            r["macro_auc_ci95_high"],
+            r["fmax"],
+            r["macro"]["f1"],
+        )
 
     for name, r in results.items():
         write_json(paths.eval_metrics / f"{name}.json", r)
@@ -66,8 +74,18 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             _dump(tmp / "confusion" / f"{name}.json", confusion_rows(test.y, probs_test[name] >= thresholds, classes))
     write_predictions(paths.predictions, test.ecg_id, test.y, probs_test, results, classes)
     with atomic_path(paths.reports) as tmp:
-        write_report(tmp, results, classes, test.y, probs_test, ckpts, json.loads(paths.split_summary.read_text()),
-                     json.loads(paths.preprocess_report.read_text()), paths.train_logs, settings.bootstrap)
+        write_report(
+            tmp,
+            results,
+            classes,
+            test.y,
+            probs_test,
+            ckpts,
+            json.loads(paths.split_summary.read_text()),
+            json.loads(paths.preprocess_report.read_text()),
+            paths.train_logs,
+            settings.bootstrap,
+        )
     return results
 
 
@@ -76,8 +94,14 @@ def _dump(path: Path, rows: list[dict]) -> None:
     path.write_text(json.dumps(rows, indent=1) + "\n")
 
 
-def write_predictions(path: Path, ecg_id: np.ndarray, y: np.ndarray, probs: dict[str, np.ndarray],
-                      results: dict[str, dict], classes: list[str]) -> None:
+def write_predictions(
+    path: Path,
+    ecg_id: np.ndarray,
+    y: np.ndarray,
+    probs: dict[str, np.ndarray],
+    results: dict[str, dict],
+    classes: list[str],
+) -> None:
     """One row per (record, model): true labels, probabilities and decisions at the tuned thresholds."""
     header = ["ecg_id", "model"] + [f"{c}_{k}" for c in classes for k in ("true", "prob", "pred")]
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:

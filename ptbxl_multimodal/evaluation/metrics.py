@@ -54,8 +54,16 @@ def binary_scores(y: np.ndarray, decision: np.ndarray) -> dict[str, np.ndarray]:
     recall = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
     f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp), where=(precision + recall) > 0)
     accuracy = (tp + tn) / y.shape[0]
-    return {"precision": precision, "recall": recall, "f1": f1, "accuracy": accuracy,
-            "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "accuracy": accuracy,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+    }
 
 
 def subset_accuracy(y: np.ndarray, decision: np.ndarray) -> float:

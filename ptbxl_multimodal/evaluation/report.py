@@ -55,8 +55,7 @@ def roc_figure(path: Path, y: np.ndarray, probs: dict[str, np.ndarray], classes:
 def confusion_figure(path: Path, results: dict[str, dict], classes: list[str]) -> None:
     """2x2 confusion counts per class (columns) and model (rows), at the validation-tuned thresholds."""
     models = list(results)
-    fig, axes = plt.subplots(len(models), len(classes), figsize=(1.9 * len(classes), 1.9 * len(models)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(models), len(classes), figsize=(1.9 * len(classes), 1.9 * len(models)), squeeze=False)
     for r, m in enumerate(models):
         for c, name in enumerate(classes):
             pc = results[m]["per_class"][name]
@@ -93,9 +92,18 @@ def training_figure(path: Path, logs_dir: Path, models: list[str]) -> None:
     plt.close(fig)
 
 
-def write_report(out_dir: Path, results: dict[str, dict], classes: list[str], y_test: np.ndarray,
-                 probs_test: dict[str, np.ndarray], ckpts: dict[str, dict], split_summary: dict,
-                 preprocess_report: dict, logs_dir: Path, bootstrap: int) -> Path:
+def write_report(
+    out_dir: Path,
+    results: dict[str, dict],
+    classes: list[str],
+    y_test: np.ndarray,
+    probs_test: dict[str, np.ndarray],
+    ckpts: dict[str, dict],
+    split_summary: dict,
+    preprocess_report: dict,
+    logs_dir: Path,
+    bootstrap: int,
+) -> Path:
     """Write out_dir/report.md and its figures; return the Markdown path."""
     figures = out_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -104,16 +112,30 @@ def write_report(out_dir: Path, results: dict[str, dict], classes: list[str], y_
     training_figure(figures / "training.png", logs_dir, list(results))
 
     models = list(results)
-    split_rows = [[name, str(s["records"]), str(s["patients"]), *(str(s["class_counts"][c]) for c in classes)]
-                  for name, s in split_summary.items() if isinstance(s, dict)]
-    summary_rows = [[m, f"{_fmt(r['macro_auc'])} [{_fmt(r['macro_auc_ci95_low'])}, {_fmt(r['macro_auc_ci95_high'])}]",
-                     _fmt(r["fmax"]), _fmt(r["subset_accuracy"]),
-                     *(_fmt(r["macro"][k]) for k in ("precision", "recall", "f1", "accuracy"))]
-                    for m, r in results.items()]
-    per_class = {metric: [[c, *(_fmt(results[m]["per_class"][c][metric]) for m in models)] for c in classes]
-                 for metric in ("auc", "f1", "precision", "recall", "threshold")}
-    inputs = [f"- `{m}`: {InputSpec.from_dict(ckpts[m]['input_spec']).describe()}"
-              for m in models if ckpts[m]["kind"] == "branch"]
+    split_rows = [
+        [name, str(s["records"]), str(s["patients"]), *(str(s["class_counts"][c]) for c in classes)]
+        for name, s in split_summary.items()
+        if isinstance(s, dict)
+    ]
+    summary_rows = [
+        [
+            m,
+            f"{_fmt(r['macro_auc'])} [{_fmt(r['macro_auc_ci95_low'])}, {_fmt(r['macro_auc_ci95_high'])}]",
+            _fmt(r["fmax"]),
+            _fmt(r["subset_accuracy"]),
+            *(_fmt(r["macro"][k]) for k in ("precision", "recall", "f1", "accuracy")),
+        ]
+        for m, r in results.items()
+    ]
+    per_class = {
+        metric: [[c, *(_fmt(results[m]["per_class"][c][metric]) for m in models)] for c in classes]
+        for metric in ("auc", "f1", "precision", "recall", "threshold")
+    }
+    inputs = [
+        f"- `{m}`: {InputSpec.from_dict(ckpts[m]['input_spec']).describe()}"
+        for m in models
+        if ckpts[m]["kind"] == "branch"
+    ]
     settings = {m: ckpts[m]["training"].get("settings", {}) for m in models}
     arch = {m: ckpts[m].get("architecture") or ckpts[m].get("head") for m in models}
 
@@ -134,15 +156,29 @@ def write_report(out_dir: Path, results: dict[str, dict], classes: list[str], y_
         "",
         "## Results",
         "",
-        _table(["model", "macro AUC [95% CI]", "Fmax", "subset acc.", "macro precision", "macro recall",
-                "macro F1", "macro accuracy"], summary_rows),
+        _table(
+            [
+                "model",
+                "macro AUC [95% CI]",
+                "Fmax",
+                "subset acc.",
+                "macro precision",
+                "macro recall",
+                "macro F1",
+                "macro accuracy",
+            ],
+            summary_rows,
+        ),
         "",
         f"Confidence intervals: percentile bootstrap over test records, {bootstrap} resamples. "
         "Accuracy is per-class binary accuracy (macro: their mean); subset accuracy is exact match of the "
         "whole label set; Fmax is the PTB-XL benchmark's sample-centric maximum F1.",
         "",
-        *[part for metric, rows in per_class.items() for part in
-          (f"### Per class: {metric}", "", _table(["class", *models], rows), "")],
+        *[
+            part
+            for metric, rows in per_class.items()
+            for part in (f"### Per class: {metric}", "", _table(["class", *models], rows), "")
+        ],
         "## Figures",
         "",
         "ROC curves per class (test split):",
@@ -163,10 +199,17 @@ def write_report(out_dir: Path, results: dict[str, dict], classes: list[str], y_
         "",
         *inputs,
         "",
-        _table(["model", "architecture", "training"],
-               [[m, f"`{json.dumps(arch[m], sort_keys=True)}`",
-                 f"`{json.dumps(settings[m], sort_keys=True)}` best epoch {ckpts[m]['training'].get('best_epoch')}"]
-                for m in models]),
+        _table(
+            ["model", "architecture", "training"],
+            [
+                [
+                    m,
+                    f"`{json.dumps(arch[m], sort_keys=True)}`",
+                    f"`{json.dumps(settings[m], sort_keys=True)}` best epoch {ckpts[m]['training'].get('best_epoch')}",
+                ]
+                for m in models
+            ],
+        ),
         "",
     ]
     path = out_dir / "report.md"

@@ -7,8 +7,16 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 
 from ptbxl_multimodal.evaluation import metrics as M
 
-def score(y_test: np.ndarray, p_test: np.ndarray, y_val: np.ndarray, p_val: np.ndarray, classes: list[str],
-          n_bootstrap: int, seed: int) -> dict:
+
+def score(
+    y_test: np.ndarray,
+    p_test: np.ndarray,
+    y_val: np.ndarray,
+    p_val: np.ndarray,
+    classes: list[str],
+    n_bootstrap: int,
+    seed: int,
+) -> dict:
     """All test metrics of one model; decision thresholds come from the validation split only."""
     thresholds = M.tune_thresholds(y_val, p_val)
     decision = p_test >= thresholds
@@ -25,9 +33,13 @@ def score(y_test: np.ndarray, p_test: np.ndarray, y_val: np.ndarray, p_val: np.n
         "subset_accuracy": M.subset_accuracy(y_test, decision),
         "macro": {k: float(np.mean(per[k])) for k in ("precision", "recall", "f1", "accuracy")},
         "per_class": {
-            c: {"auc": _num(aucs[i]), "threshold": float(thresholds[i]), "support": int(y_test[:, i].sum()),
+            c: {
+                "auc": _num(aucs[i]),
+                "threshold": float(thresholds[i]),
+                "support": int(y_test[:, i].sum()),
                 **{k: float(per[k][i]) for k in ("precision", "recall", "f1", "accuracy")},
-                **{k: int(per[k][i]) for k in ("tp", "fp", "fn", "tn")}}
+                **{k: int(per[k][i]) for k in ("tp", "fp", "fn", "tn")},
+            }
             for i, c in enumerate(classes)
         },
         "test_records": int(y_test.shape[0]),
@@ -44,12 +56,16 @@ def curve_rows(y: np.ndarray, probs: dict[str, np.ndarray], c: int) -> tuple[lis
     for name, p in probs.items():
         if 0 < y[:, c].sum() < len(y):
             fpr, tpr, _ = roc_curve(y[:, c], p[:, c])
-            roc += [{"model": name, "order": i, "fpr": round(float(a), 6), "tpr": round(float(b), 6)}
-                    for i, (a, b) in enumerate(zip(fpr, tpr))]
+            roc += [
+                {"model": name, "order": i, "fpr": round(float(a), 6), "tpr": round(float(b), 6)}
+                for i, (a, b) in enumerate(zip(fpr, tpr))
+            ]
         if y[:, c].sum() > 0:
             precision, recall, _ = precision_recall_curve(y[:, c], p[:, c])
-            pr += [{"model": name, "order": i, "recall": round(float(r), 6), "precision": round(float(q), 6)}
-                   for i, (r, q) in enumerate(zip(recall[::-1], precision[::-1]))]
+            pr += [
+                {"model": name, "order": i, "recall": round(float(r), 6), "precision": round(float(q), 6)}
+                for i, (r, q) in enumerate(zip(recall[::-1], precision[::-1]))
+            ]
     return roc, pr
 
 
@@ -58,5 +74,7 @@ def confusion_rows(y: np.ndarray, decision: np.ndarray, classes: list[str]) -> l
     rows = []
     for i, c in enumerate(classes):
         for actual, predicted in zip(y[:, i].astype(bool), decision[:, i].astype(bool)):
-            rows.append({"actual": f"{c} {'yes' if actual else 'no'}", "predicted": f"{c} {'yes' if predicted else 'no'}"})
+            rows.append(
+                {"actual": f"{c} {'yes' if actual else 'no'}", "predicted": f"{c} {'yes' if predicted else 'no'}"}
+            )
     return rows

@@ -10,11 +10,12 @@ import errno
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
-from ptbxl_multimodal.errors import OutputError, PipelineError
+from typing import Any
 
+from ptbxl_multimodal.errors import OutputError
 
 TMP_MARK = ".tmp-"
 

@@ -12,15 +12,26 @@ from typing import Any
 import h5py
 import numpy as np
 
-COMPRESSION = {"none": {}, "gzip": {"compression": "gzip", "compression_opts": 4, "shuffle": True},
-               "lzf": {"compression": "lzf", "shuffle": True}}
+COMPRESSION = {
+    "none": {},
+    "gzip": {"compression": "gzip", "compression_opts": 4, "shuffle": True},
+    "lzf": {"compression": "lzf", "shuffle": True},
+}
 
 
-def create_record_dataset(h5: h5py.File, name: str, tail: tuple[int, ...], dtype: Any,
-                          compression: str = "none") -> h5py.Dataset:
+def create_record_dataset(
+    h5: h5py.File, name: str, tail: tuple[int, ...], dtype: Any, compression: str = "none"
+) -> h5py.Dataset:
     """An empty (0, *tail) dataset that grows along axis 0, one chunk per record."""
-    return h5.create_dataset(name, shape=(0, *tail), maxshape=(None, *tail), dtype=dtype,
-                             chunks=(1, *tail), track_times=False, **COMPRESSION[compression])
+    return h5.create_dataset(
+        name,
+        shape=(0, *tail),
+        maxshape=(None, *tail),
+        dtype=dtype,
+        chunks=(1, *tail),
+        track_times=False,
+        **COMPRESSION[compression],
+    )
 
 
 def append(ds: h5py.Dataset, block: np.ndarray) -> None:

@@ -8,8 +8,8 @@ import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Iterable, Iterator
 
 
 def _init_worker(parent: int) -> None:
@@ -43,8 +43,9 @@ class ChunkPool:
         if self.workers > 1:
             # ProcessPoolExecutor, unlike multiprocessing.Pool, notices a dead worker (BrokenProcessPool)
             # instead of silently replacing it and waiting forever for its result.
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("fork"),
-                                            initializer=_init_worker, initargs=(os.getpid(),))
+            self.pool = ProcessPoolExecutor(
+                self.workers, mp_context=mp.get_context("fork"), initializer=_init_worker, initargs=(os.getpid(),)
+            )
         return self
 
     def imap(self, fn: Callable, jobs: Iterable) -> Iterator:

@@ -17,8 +17,9 @@ class FusionHead(nn.Module):
     `branch_dropout` hides whole branches at training time so the head cannot lean on one alone.
     """
 
-    def __init__(self, embedding_dims: list[int], n_classes: int, method: str, hidden: int, dropout: float,
-                 branch_dropout: float):
+    def __init__(
+        self, embedding_dims: list[int], n_classes: int, method: str, hidden: int, dropout: float, branch_dropout: float
+    ):
         super().__init__()
         self.method = method
         self.branch_dropout = branch_dropout
@@ -37,8 +38,12 @@ class FusionHead(nn.Module):
                 nn.init.trunc_normal_(self.query, std=0.02)
                 self.attention = nn.MultiheadAttention(hidden, heads, dropout=dropout, batch_first=True)
         self.mlp = nn.Sequential(
-            nn.LayerNorm(fused_dim), nn.Dropout(dropout), nn.Linear(fused_dim, hidden), nn.ReLU(inplace=True),
-            nn.Dropout(dropout), nn.Linear(hidden, n_classes),
+            nn.LayerNorm(fused_dim),
+            nn.Dropout(dropout),
+            nn.Linear(fused_dim, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, n_classes),
         )
 
     def _drop_branches(self, embeddings: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -49,7 +54,7 @@ class FusionHead(nn.Module):
         # never hide every branch of a sample
         keep[keep.sum(dim=1) == 0, 0] = True
         scale = 1.0 / (1.0 - self.branch_dropout)
-        return [e * keep[:, i:i + 1].to(e.dtype) * scale for i, e in enumerate(embeddings)]
+        return [e * keep[:, i : i + 1].to(e.dtype) * scale for i, e in enumerate(embeddings)]
 
     def forward(self, embeddings: list[torch.Tensor]) -> torch.Tensor:
         embeddings = self._drop_branches(embeddings)

@@ -24,8 +24,7 @@ class MetaMLPConfig:
 class MetaMLP(BranchModel):
     """Missing values (NaN) become 0 after standardisation, and an indicator says they were missing."""
 
-    def __init__(self, input_shape: tuple[int], n_classes: int, hidden: list[int], embedding_dim: int,
-                 dropout: float):
+    def __init__(self, input_shape: tuple[int], n_classes: int, hidden: list[int], embedding_dim: int, dropout: float):
         (n_columns,) = input_shape
         super().__init__(input_shape, (n_columns,), embedding_dim, n_classes)
         layers: list[nn.Module] = []

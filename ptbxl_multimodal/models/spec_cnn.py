@@ -16,8 +16,12 @@ def conv_block(c_in: int, c_out: int, kernel_size: int) -> nn.Sequential:
     """Two conv-BN-ReLU layers, then 2x2 max pooling (ceil mode keeps small maps alive)."""
     pad = kernel_size // 2
     return nn.Sequential(
-        nn.Conv2d(c_in, c_out, kernel_size, padding=pad, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
-        nn.Conv2d(c_out, c_out, kernel_size, padding=pad, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+        nn.Conv2d(c_in, c_out, kernel_size, padding=pad, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(c_out, c_out, kernel_size, padding=pad, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
         nn.MaxPool2d(2, ceil_mode=True),
     )
 
@@ -39,8 +43,16 @@ class SpecCNN(BranchModel):
     With `train_crop` < 1, training sees random runs of that fraction of the frames (augmentation).
     """
 
-    def __init__(self, input_shape: tuple[int, int, int], n_classes: int, channels: list[int], kernel_size: int,
-                 embedding_dim: int, dropout: float, train_crop: float):
+    def __init__(
+        self,
+        input_shape: tuple[int, int, int],
+        n_classes: int,
+        channels: list[int],
+        kernel_size: int,
+        embedding_dim: int,
+        dropout: float,
+        train_crop: float,
+    ):
         leads, n_freq, n_frames = input_shape
         super().__init__(input_shape, (leads, n_freq, 1), embedding_dim, n_classes)
         self.set_train_crop(train_crop, n_frames)

@@ -38,7 +38,8 @@ class ResBlock1d(nn.Module):
             nn.BatchNorm1d(c_out),
         )
         self.shortcut = (
-            nn.Identity() if c_in == c_out and stride == 1
+            nn.Identity()
+            if c_in == c_out and stride == 1
             else nn.Sequential(nn.Conv1d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm1d(c_out))
         )
         self.act = nn.ReLU(inplace=True)
@@ -54,8 +55,17 @@ class TimeCNN(BranchModel):
     benchmark's crops); the network is fully convolutional, so evaluation uses the whole record.
     """
 
-    def __init__(self, input_shape: tuple[int, int], n_classes: int, channels: list[int], blocks_per_stage: int,
-                 kernel_size: int, embedding_dim: int, dropout: float, train_crop: float):
+    def __init__(
+        self,
+        input_shape: tuple[int, int],
+        n_classes: int,
+        channels: list[int],
+        blocks_per_stage: int,
+        kernel_size: int,
+        embedding_dim: int,
+        dropout: float,
+        train_crop: float,
+    ):
         leads = input_shape[0]
         super().__init__(input_shape, (leads, 1), embedding_dim, n_classes)
         self.set_train_crop(train_crop, input_shape[1])

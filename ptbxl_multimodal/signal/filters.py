@@ -58,8 +58,10 @@ class FilterSettings:
         out = []
         bp = self.bandpass
         if bp.enabled and not bp.low < bp.high < nyquist:
-            out.append(f"{path}.bandpass: need 0 < low < high < fs/2 = {nyquist:g} Hz (got low={bp.low}, "
-                       f"high={bp.high}); lower {path}.bandpass.high or raise {path}.fs")
+            out.append(
+                f"{path}.bandpass: need 0 < low < high < fs/2 = {nyquist:g} Hz (got low={bp.low}, "
+                f"high={bp.high}); lower {path}.bandpass.high or raise {path}.fs"
+            )
         if self.notch.enabled and not self.notch.freq < nyquist:
             out.append(f"{path}.notch.freq = {self.notch.freq}: must be below fs/2 = {nyquist:g} Hz")
         if self.baseline.enabled and not self.baseline.window1 < self.baseline.window2:
@@ -69,21 +71,28 @@ class FilterSettings:
     def describe(self) -> str:
         """One line for reports."""
         bp, notch, base = self.bandpass, self.notch, self.baseline
-        parts = [f"{self.fs} Hz",
-                 f"band-pass {bp.low:g}-{bp.high:g} Hz (order {bp.order})" if bp.enabled else "no band-pass",
-                 f"notch {notch.freq:g} Hz (Q {notch.quality:g})" if notch.enabled else "no notch",
-                 f"baseline removal ({base.window1:g} s, {base.window2:g} s)" if base.enabled else "no baseline removal"]
+        parts = [
+            f"{self.fs} Hz",
+            f"band-pass {bp.low:g}-{bp.high:g} Hz (order {bp.order})" if bp.enabled else "no band-pass",
+            f"notch {notch.freq:g} Hz (Q {notch.quality:g})" if notch.enabled else "no notch",
+            f"baseline removal ({base.window1:g} s, {base.window2:g} s)" if base.enabled else "no baseline removal",
+        ]
         return ", ".join(parts)
 
     def to_attrs(self) -> dict[str, object]:
         """HDF5 attributes (read back by `from_attrs`)."""
-        return {"fs": self.fs, "bandpass": asdict(self.bandpass), "notch": asdict(self.notch),
-                "baseline": asdict(self.baseline)}
+        return {
+            "fs": self.fs,
+            "bandpass": asdict(self.bandpass),
+            "notch": asdict(self.notch),
+            "baseline": asdict(self.baseline),
+        }
 
     @classmethod
     def from_attrs(cls, attrs: dict) -> FilterSettings:
-        return cls(int(attrs["fs"]), Bandpass(**attrs["bandpass"]), Notch(**attrs["notch"]),
-                   Baseline(**attrs["baseline"]))
+        return cls(
+            int(attrs["fs"]), Bandpass(**attrs["bandpass"]), Notch(**attrs["notch"]), Baseline(**attrs["baseline"])
+        )
 
 
 def resample(x: np.ndarray, fs_in: int, fs_out: int) -> np.ndarray:

@@ -54,8 +54,10 @@ class SpectrogramSettings:
         return []
 
     def describe(self) -> str:
-        return (f"spectrogram, {self.window} window of {self.nperseg} samples, overlap {self.noverlap}"
-                f"{', dB' if self.log else ''}{', with phase' if self.phase else ''}")
+        return (
+            f"spectrogram, {self.window} window of {self.nperseg} samples, overlap {self.noverlap}"
+            f"{', dB' if self.log else ''}{', with phase' if self.phase else ''}"
+        )
 
     def to_attrs(self) -> dict:
         """HDF5 attributes (read back by `from_attrs`)."""
@@ -90,8 +92,10 @@ def spectrogram(x: np.ndarray, fs: float, settings: SpectrogramSettings) -> tupl
     phase is rounding noise).
     """
     if settings.nperseg > x.shape[-1]:
-        raise ValueError(f"features.spectrogram.nperseg = {settings.nperseg} is longer than the signal "
-                         f"({x.shape[-1]} samples); lower it")
+        raise ValueError(
+            f"features.spectrogram.nperseg = {settings.nperseg} is longer than the signal "
+            f"({x.shape[-1]} samples); lower it"
+        )
     stft = {"fs": fs, "window": settings.window, "nperseg": settings.nperseg, "noverlap": settings.noverlap, "axis": -1}
     freqs, times, power = signal.spectrogram(x, scaling="density", mode="psd", **stft)
     out = 10.0 * np.log10(power + POWER_EPS) if settings.log else power

@@ -34,8 +34,9 @@ class Context:
 
 def context() -> Context:
     """The launcher's view (torchrun sets RANK, WORLD_SIZE, LOCAL_RANK); single process otherwise."""
-    return Context(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
-                   int(os.environ.get("LOCAL_RANK", 0)))
+    return Context(
+        int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
+    )
 
 
 def init(device: torch.device) -> Context:
@@ -50,8 +51,16 @@ def relaunch(nproc: int, module: str, args: list[str]) -> int | None:
     """Re-run `python -m module args` under torchrun with nproc processes, unless already distributed."""
     if nproc <= 1 or context().active:
         return None
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-           "-m", module, *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        "-m",
+        module,
+        *args,
+    ]
     return subprocess.call(cmd)
 
 

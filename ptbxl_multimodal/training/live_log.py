@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from dvclive import Live
 
-from ptbxl_multimodal.training import distributed
 from ptbxl_multimodal.io.atomic import atomic_path
+from ptbxl_multimodal.training import distributed
 
 
 @contextmanager

@@ -11,17 +11,17 @@ import copy
 import logging
 import math
 import random
-from dataclasses import dataclass, field, fields
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from ptbxl_multimodal.training import distributed
-
-from ptbxl_multimodal.evaluation.metrics import macro_auc, summary_at_thresholds
 from ptbxl_multimodal.errors import TrainingError
+from ptbxl_multimodal.evaluation.metrics import macro_auc, summary_at_thresholds
+from ptbxl_multimodal.training import distributed
 from ptbxl_multimodal.training.settings import TrainSettings
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,9 @@ def seed_everything(seed: int, threads: int = 0) -> None:
 def pos_weight(y: np.ndarray) -> torch.Tensor:
     """Per-class negatives/positives on the training split (1 where a class has no positive)."""
     positives = y.sum(axis=0)
-    return torch.tensor(np.where(positives > 0, (len(y) - positives) / np.maximum(positives, 1), 1.0),
-                        dtype=torch.float32)
+    return torch.tensor(
+        np.where(positives > 0, (len(y) - positives) / np.maximum(positives, 1), 1.0), dtype=torch.float32
+    )
 
 
 def sample_weights(y: np.ndarray) -> np.ndarray:
@@ -73,13 +74,16 @@ def sample_weights(y: np.ndarray) -> np.ndarray:
     return np.where(inv > 0, inv, 1.0 / max(freq.min(), 1e-12))
 
 
-def epoch_batches(n: int, batch_size: int, generator: torch.Generator, weights: np.ndarray | None) -> list[torch.Tensor]:
+def epoch_batches(
+    n: int, batch_size: int, generator: torch.Generator, weights: np.ndarray | None
+) -> list[torch.Tensor]:
     """Index batches for one epoch: a seeded permutation, or weighted sampling with replacement."""
     if weights is None:
         order = torch.randperm(n, generator=generator)
     else:
-        order = torch.multinomial(torch.as_tensor(weights, dtype=torch.float64), n, replacement=True,
-                                  generator=generator)
+        order = torch.multinomial(
+            torch.as_tensor(weights, dtype=torch.float64), n, replacement=True, generator=generator
+        )
     return list(order.split(batch_size))
 
 
@@ -87,8 +91,9 @@ def _take(inputs: Batch, idx: torch.Tensor, device: torch.device) -> Batch:
     return {k: v[idx].to(device, non_blocking=True) for k, v in inputs.items()}
 
 
-def mixup_partners(batch_idx: torch.Tensor, alpha: float, rng: np.random.Generator,
-                   generator: torch.Generator) -> tuple[float, torch.Tensor]:
+def mixup_partners(
+    batch_idx: torch.Tensor, alpha: float, rng: np.random.Generator, generator: torch.Generator
+) -> tuple[float, torch.Tensor]:
     """Mixup (Zhang et al. 2018) for one global batch: lambda ~ Beta(alpha, alpha) and a partner row per row.
 
     Drawn on the whole batch before sharding, so data-parallel ranks mix exactly as one process would.
@@ -97,15 +102,15 @@ def mixup_partners(batch_idx: torch.Tensor, alpha: float, rng: np.random.Generat
     return lam, batch_idx[torch.randperm(len(batch_idx), generator=generator)]
 
 
-def mix(a: Batch, a_target: torch.Tensor, b: Batch, b_target: torch.Tensor,
-        lam: float) -> tuple[Batch, torch.Tensor]:
+def mix(a: Batch, a_target: torch.Tensor, b: Batch, b_target: torch.Tensor, lam: float) -> tuple[Batch, torch.Tensor]:
     """lam * a + (1 - lam) * b for every input and for the (soft) targets alike."""
     return ({k: lam * v + (1.0 - lam) * b[k] for k, v in a.items()}, lam * a_target + (1.0 - lam) * b_target)
 
 
 @torch.no_grad()
-def predict_logits(forward: Callable[[Batch], torch.Tensor], inputs: Batch, batch_size: int,
-                   device: torch.device, amp: bool = False) -> torch.Tensor:
+def predict_logits(
+    forward: Callable[[Batch], torch.Tensor], inputs: Batch, batch_size: int, device: torch.device, amp: bool = False
+) -> torch.Tensor:
     """Logits for every row of `inputs` (in order), on the CPU as float32."""
     n = next(iter(inputs.values())).shape[0]
     out = []
@@ -116,9 +121,16 @@ def predict_logits(forward: Callable[[Batch], torch.Tensor], inputs: Batch, batc
     return torch.cat(out) if out else torch.zeros(0)
 
 
-def fit(model: nn.Module, forward: Callable[[nn.Module, Batch], torch.Tensor], train: tuple[Batch, np.ndarray],
-        val: tuple[Batch, np.ndarray], settings: TrainSettings, live: Any = None, name: str = "model",
-        param_groups: list[dict] | None = None) -> FitResult:
+def fit(
+    model: nn.Module,
+    forward: Callable[[nn.Module, Batch], torch.Tensor],
+    train: tuple[Batch, np.ndarray],
+    val: tuple[Batch, np.ndarray],
+    settings: TrainSettings,
+    live: Any = None,
+    name: str = "model",
+    param_groups: list[dict] | None = None,
+) -> FitResult:
     """Train `model` and return the best weights; `forward(net, batch)` maps a batch dict to logits.
 
     Selection and early stopping use validation macro AUC; `live` (dvclive.Live) receives per-epoch
@@ -175,7 +187,8 @@ def fit(model: nn.Module, forward: Callable[[nn.Module, Batch], torch.Tensor], t
                 raise TrainingError(
                     f"{name}: the training loss became {loss.item()} at epoch {epoch}, step {step}. Try a lower "
                     "learning rate (lr), gradient clipping (train.common.grad_clip > 0) or imbalance: none, and "
-                    "check the inputs for extreme values. No checkpoint was written; an earlier one is untouched.")
+                    "check the inputs for extreme values. No checkpoint was written; an earlier one is untouched."
+                )
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if settings.grad_clip > 0:
@@ -194,15 +207,29 @@ def fit(model: nn.Module, forward: Callable[[nn.Module, Batch], torch.Tensor], t
         val_loss = loss_fn(logits.to(device), torch.as_tensor(y_val, device=device)).item()
         probs = torch.sigmoid(logits).numpy()
         auc = macro_auc(y_val, probs)
-        record = {"epoch": epoch, "train_loss": total / len(y_train), "val_loss": val_loss, "val_macro_auc": auc,
-                  **{f"val_{k}": v for k, v in summary_at_thresholds(y_val, probs, np.full(y_val.shape[1], 0.5)).items()
-                     if k != "accuracy"},
-                  "lr": optimizer.param_groups[0]["lr"]}
+        record = {
+            "epoch": epoch,
+            "train_loss": total / len(y_train),
+            "val_loss": val_loss,
+            "val_macro_auc": auc,
+            **{
+                f"val_{k}": v
+                for k, v in summary_at_thresholds(y_val, probs, np.full(y_val.shape[1], 0.5)).items()
+                if k != "accuracy"
+            },
+            "lr": optimizer.param_groups[0]["lr"],
+        }
         best.history.append(record)
         if ctx.is_main:
             _log_epoch(live, record)
-            log.info("%s epoch %d: train loss %.4f, val loss %.4f, val macro AUC %.4f", name, epoch,
-                     record["train_loss"], val_loss, auc)
+            log.info(
+                "%s epoch %d: train loss %.4f, val loss %.4f, val macro AUC %.4f",
+                name,
+                epoch,
+                record["train_loss"],
+                val_loss,
+                auc,
+            )
         if auc > best.best_val_macro_auc:
             best.state_dict = copy.deepcopy(model.state_dict())
             best.best_epoch, best.best_val_macro_auc, stale = epoch, auc, 0
@@ -222,8 +249,9 @@ def fit(model: nn.Module, forward: Callable[[nn.Module, Batch], torch.Tensor], t
 def _scheduler(optimizer: torch.optim.Optimizer, settings: TrainSettings, steps_per_epoch: int):
     total = settings.epochs * steps_per_epoch
     if settings.scheduler == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
-                                                   total_steps=total, pct_start=ONECYCLE_WARMUP)
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=[g["lr"] for g in optimizer.param_groups], total_steps=total, pct_start=ONECYCLE_WARMUP
+        )
     if settings.scheduler == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
     return None

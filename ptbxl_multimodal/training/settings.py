@@ -30,8 +30,9 @@ class TrainSettings:
     nproc: int = setting(ge=1)  # data-parallel processes; 1 = off
 
 
-def parse_with_training(cls: type[T], raw: dict[str, Any], path: str,
-                        errors: list[str]) -> tuple[T | None, TrainSettings | None]:
+def parse_with_training(
+    cls: type[T], raw: dict[str, Any], path: str, errors: list[str]
+) -> tuple[T | None, TrainSettings | None]:
     """A section (train.<branch> or fusion) holding `cls`'s keys plus optional overrides of train.common:
     the section's settings and its training settings (train.common with the overrides applied)."""
     values = subtree(raw, path, errors)

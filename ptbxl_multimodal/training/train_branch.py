@@ -56,13 +56,26 @@ def train_branch(name: str, params: BranchParams, paths: ProjectPaths) -> Path:
     as_batch = lambda d: {"x": torch.from_numpy(d.inputs[name])}  # noqa: E731
     out = paths.model(name)
     with training_log(paths.train_logs / name) as live:
-        result = fit(model, lambda net, b: net(b["x"]), (as_batch(train), train.y), (as_batch(val), val.y),
-                     settings, live, name=name)
+        result = fit(
+            model,
+            lambda net, b: net(b["x"]),
+            (as_batch(train), train.y),
+            (as_batch(val), val.y),
+            settings,
+            live,
+            name=name,
+        )
         if live is None:  # not rank 0: nothing to write
             return out
-        training = {"settings": asdict(settings), "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-                    "best_val_macro_auc": result.best_val_macro_auc, "train_records": len(train.y)}
-        ckpt = checkpoints.branch_checkpoint(name, model, params.architecture, labels.classes, labels.task,
-                                             InputSpec.from_h5(*files[name]), training)
+        training = {
+            "settings": asdict(settings),
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "best_val_macro_auc": result.best_val_macro_auc,
+            "train_records": len(train.y),
+        }
+        ckpt = checkpoints.branch_checkpoint(
+            name, model, params.architecture, labels.classes, labels.task, InputSpec.from_h5(*files[name]), training
+        )
         checkpoints.save(ckpt, out)
     return out

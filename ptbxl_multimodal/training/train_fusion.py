@@ -82,30 +82,51 @@ def train_fusion(params: FusionParams, paths: ProjectPaths) -> Path:
     split = json.loads(paths.split.read_text())
     files = input_files(paths, names)
     train, val = (load_split(files, split[s], paths.records) for s in ("train", "val"))
-    head_config = {"method": p.method, "hidden": p.hidden, "dropout": p.dropout, "branch_dropout": p.branch_dropout,
-                   "embedding_dims": [branches[n].embedding_dim for n in names], "finetune": p.finetune}
+    head_config = {
+        "method": p.method,
+        "hidden": p.hidden,
+        "dropout": p.dropout,
+        "branch_dropout": p.branch_dropout,
+        "embedding_dims": [branches[n].embedding_dim for n in names],
+        "finetune": p.finetune,
+    }
     torch.manual_seed(settings.seed)
     head = checkpoints.fusion_head(head_config, len(classes))
     fusion = FusionModel(branches, head, freeze_branches=not p.finetune)
     groups = None
     if p.finetune:
         # Branch weights move ten times slower than the fresh head.
-        groups = [{"params": head.parameters(), "lr": settings.lr},
-                  {"params": [w for b in branches.values() for w in b.parameters()], "lr": settings.lr / 10}]
+        groups = [
+            {"params": head.parameters(), "lr": settings.lr},
+            {"params": [w for b in branches.values() for w in b.parameters()], "lr": settings.lr / 10},
+        ]
 
     out = paths.model("fusion")
     with training_log(paths.train_logs / "fusion") as live:
-        result = fit(fusion, lambda net, b: net(b), (_tensors(train), train.y), (_tensors(val), val.y), settings, live,
-                     name="fusion", param_groups=groups)
+        result = fit(
+            fusion,
+            lambda net, b: net(b),
+            (_tensors(train), train.y),
+            (_tensors(val), val.y),
+            settings,
+            live,
+            name="fusion",
+            param_groups=groups,
+        )
         if live is None:  # not rank 0: nothing to write
             return out
-        training = {"settings": asdict(settings), "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-                    "best_val_macro_auc": result.best_val_macro_auc, "branches": names}
-        checkpoints.save(checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first["task"], training),
-                         out)
+        training = {
+            "settings": asdict(settings),
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "best_val_macro_auc": result.best_val_macro_auc,
+            "branches": names,
+        }
+        checkpoints.save(
+            checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first["task"], training), out
+        )
     return out
 
 
 def _tensors(d: SplitData) -> dict[str, torch.Tensor]:
     return {n: torch.from_numpy(x) for n, x in d.inputs.items()}
-

@@ -34,8 +34,11 @@ def imported_modules(path: Path, root: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names
-                         if module_file(root, f"{node.module}.{alias.name}"))
+            names.update(
+                f"{node.module}.{alias.name}"
+                for alias in node.names
+                if module_file(root, f"{node.module}.{alias.name}")
+            )
         elif isinstance(node, ast.ImportFrom) and node.level:
             package = path.relative_to(root).parent.parts[: len(path.relative_to(root).parent.parts) - node.level + 1]
             base = ".".join([*package, node.module] if node.module else package)

@@ -20,13 +20,26 @@ from helpers.sample import ROOT
 # Small models and short training so the whole pipeline runs on the sample in about a minute
 # (three epochs need the time branch at the common learning rate, not its slower default).
 SMALL = {
-    "train.common.epochs": 3, "train.common.batch_size": 32, "train.time.lr": 0.003,
-    "train.time.channels": [8, 16], "train.time.blocks_per_stage": 1, "train.time.embedding_dim": 16,
-    "train.freq.channels": 8, "train.freq.d_model": 16, "train.freq.heads": 2, "train.freq.layers": 1,
-    "train.freq.ff_dim": 32, "train.freq.embedding_dim": 16, "train.freq.downsample": 8,
-    "train.spec.channels": [8, 16], "train.spec.embedding_dim": 16,
-    "train.meta.hidden": [8], "train.meta.embedding_dim": 8,
-    "fusion.epochs": 3, "fusion.hidden": 16, "evaluate.bootstrap": 20,
+    "train.common.epochs": 3,
+    "train.common.batch_size": 32,
+    "train.time.lr": 0.003,
+    "train.time.channels": [8, 16],
+    "train.time.blocks_per_stage": 1,
+    "train.time.embedding_dim": 16,
+    "train.freq.channels": 8,
+    "train.freq.d_model": 16,
+    "train.freq.heads": 2,
+    "train.freq.layers": 1,
+    "train.freq.ff_dim": 32,
+    "train.freq.embedding_dim": 16,
+    "train.freq.downsample": 8,
+    "train.spec.channels": [8, 16],
+    "train.spec.embedding_dim": 16,
+    "train.meta.hidden": [8],
+    "train.meta.embedding_dim": 8,
+    "fusion.epochs": 3,
+    "fusion.hidden": 16,
+    "evaluate.bootstrap": 20,
 }
 
 
@@ -68,8 +81,13 @@ def make_project(dest: Path, source: str, overrides: dict | None = None) -> Path
 
 
 def git(project: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project,
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def dvc(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -25,8 +25,11 @@ def sha256(path: Path) -> str:
 
 def write_checksums(root: Path) -> None:
     """(Re)write SHA256SUMS.txt for every file under root, PhysioNet style."""
-    lines = [f"{sha256(p)} {p.relative_to(root).as_posix()}" for p in sorted(root.rglob("*"))
-             if p.is_file() and p.name != "SHA256SUMS.txt"]
+    lines = [
+        f"{sha256(p)} {p.relative_to(root).as_posix()}"
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "SHA256SUMS.txt"
+    ]
     (root / "SHA256SUMS.txt").write_text("\n".join(lines) + "\n")
 
 
