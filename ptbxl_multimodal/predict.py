@@ -26,7 +26,8 @@ import pandas as pd
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES
-from ptbxl_multimodal.data.labels import AGE_CAP, METADATA_COLUMNS
+from ptbxl_multimodal.data.metadata import COLUMNS as METADATA_COLUMNS
+from ptbxl_multimodal.data.metadata import prepare_metadata
 from ptbxl_multimodal.data.records import read_record
 from ptbxl_multimodal.errors import PipelineError, RecordError
 from ptbxl_multimodal.inference import Predictor, branch_specs, signal_inputs
@@ -96,8 +97,7 @@ def read_metadata(path: Path | None, records: list[Path], overrides: dict[str, f
     for j, col in enumerate(METADATA_COLUMNS):
         if overrides.get(col) is not None:
             table[:, j] = overrides[col]
-    table[:, 0] = np.where(table[:, 0] >= 300, AGE_CAP, table[:, 0])
-    return table
+    return prepare_metadata(table)
 
 
 def predict_records(

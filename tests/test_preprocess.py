@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -157,3 +158,33 @@ def test_wrong_number_of_samples_is_named(raw, tmp_path, ecg_like):
     write_record(folder, "00004_lr", ecg_like(100, seconds=5), 100)  # 5 s instead of 10 s
     with pytest.raises(RecordError, match=r"00004_lr.*500 samples per lead, expected 1000"):
         run(raw, tmp_path / "p")
+
+
+def test_missing_age_stays_missing_for_training_and_predict_alike(raw, tmp_path):
+    """A blank age is missing (NaN, seen by the meta branch's indicator), PTB-XL's 300 means 90, in both paths."""
+    import torch
+
+    from ptbxl_multimodal.models.meta_mlp import MetaMLP
+    from ptbxl_multimodal.predict import read_metadata
+
+    db = pd.read_csv(raw / "ptbxl_database.csv")
+    db.loc[db["ecg_id"] == 1, "age"] = np.nan
+    db.loc[db["ecg_id"] == 2, "age"] = 300
+    db.to_csv(raw / "ptbxl_database.csv", index=False)
+    run(raw, tmp_path / "p")
+    with h5py.File(tmp_path / "p/records.h5") as h5:
+        rows = dict(zip(h5["ecg_id"][...].tolist(), h5["metadata"][...]))
+    assert np.isnan(rows[1][0]) and rows[2][0] == 90.0 and not np.isnan(rows[1][1])  # sex known
+
+    table = db.set_index("ecg_id").loc[[1, 2], ["age", "sex", "height", "weight"]]
+    table.insert(0, "record", ["00001_lr", "00002_lr"])
+    table.to_csv(tmp_path / "meta.csv", index=False)
+    for_predict = read_metadata(tmp_path / "meta.csv", [Path("new/00001_lr"), Path("new/00002_lr")], {})
+    np.testing.assert_array_equal(for_predict, np.stack([rows[1], rows[2]]))
+
+    model = MetaMLP((4,), 2, hidden=[4], embedding_dim=4, dropout=0.0).eval()
+    seen = []
+    model.mlp.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    model(torch.from_numpy(np.stack([rows[1], rows[2]])))
+    indicators = seen[0][:, 4:]  # [standardised values | missing-value indicators]
+    assert indicators[0, 0] == 1 and indicators[1, 0] == 0

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ptbxl_multimodal.data.metadata import COLUMNS, prepare_metadata
 from ptbxl_multimodal.errors import LabelError
 
 DB_COLUMNS = (
@@ -28,9 +29,6 @@ DB_COLUMNS = (
     "filename_hr",
 )
 STATEMENT_COLUMNS = ("diagnostic", "form", "rhythm", "diagnostic_class", "diagnostic_subclass")
-METADATA_COLUMNS = ("age", "sex", "height", "weight")
-# PTB-XL stores ages above 89 as 300 (anonymisation); 90 is the lower bound of the true age.
-AGE_CAP = 90.0
 
 
 def read_database(path: Path) -> pd.DataFrame:
@@ -133,7 +131,5 @@ def make_labels(db: pd.DataFrame, statements: pd.DataFrame, task: str, min_class
 
 
 def metadata(db: pd.DataFrame, ecg_ids: np.ndarray) -> np.ndarray:
-    """float32 (n, 4): age, sex (0 male, 1 female), height cm, weight kg; NaN where unknown."""
-    table = db.loc[ecg_ids, list(METADATA_COLUMNS)].astype("float64")
-    table["age"] = table["age"].where(table["age"] < 300, AGE_CAP)
-    return table.to_numpy(dtype=np.float32)
+    """The records' age, sex, height and weight from ptbxl_database.csv, prepared for the meta branch."""
+    return prepare_metadata(db.loc[ecg_ids, list(COLUMNS)].to_numpy(dtype=np.float64))

@@ -16,7 +16,8 @@ import numpy as np
 from tqdm import tqdm
 
 from ptbxl_multimodal.data.fetch import RECORD_COLUMN
-from ptbxl_multimodal.data.labels import METADATA_COLUMNS, make_labels, metadata, read_database, read_statements
+from ptbxl_multimodal.data.labels import make_labels, metadata, read_database, read_statements
+from ptbxl_multimodal.data.metadata import COLUMNS as METADATA_COLUMNS
 from ptbxl_multimodal.data.records import LEADS, read_record
 from ptbxl_multimodal.errors import RecordError
 from ptbxl_multimodal.io import h5store
