@@ -86,7 +86,68 @@ def test_fast_reader_matches_wfdb_on_every_sample_record():
     heads = sorted(SAMPLE.glob("records100/*/*.hea")) + sorted(SAMPLE.glob("records500/*/*.hea"))[:50]
     for hea in heads:
         base = hea.with_suffix("")
-        leads, fs, fast = _read_format16(base)
+        leads, fs, fast, units = _read_format16(base)
         ref = wfdb.rdrecord(str(base))
-        assert fs == ref.fs and leads == tuple(s.upper() for s in ref.sig_name)
+        assert fs == ref.fs and leads == tuple(s.upper() for s in ref.sig_name) and units == ref.units
         assert np.allclose(fast, ref.p_signal.T, atol=1e-6), base
+
+
+def _copy_sample_record(tmp_path, ecg_id=1):
+    import shutil
+
+    for ext in ("hea", "dat"):
+        shutil.copy(SAMPLE / f"records100/00000/{ecg_id:05d}_lr.{ext}", tmp_path / f"{ecg_id:05d}_lr.{ext}")
+    return tmp_path / f"{ecg_id:05d}_lr"
+
+
+@needs_sample
+@pytest.mark.parametrize("unit,factor", [("uV", 1e-3), ("V", 1e3), ("mV", 1.0)])
+def test_header_units_are_converted_to_millivolts(tmp_path, unit, factor):
+    """The same stored numbers mean 1000x less in uV: the reader must say so in mV (fast path and wfdb path)."""
+    reference, _ = read_record(SAMPLE / "records100/00000/00001_lr")
+    base = _copy_sample_record(tmp_path)
+    hea = base.with_suffix(".hea")
+    hea.write_text(hea.read_text().replace("/mV", f"/{unit}"))
+    signal, _ = read_record(base)
+    np.testing.assert_allclose(signal, reference * factor, rtol=1e-6)
+    # a header wfdb must parse (a comment-free, padded byte offset forces the careful path) agrees
+    hea.write_text(hea.read_text().replace("00001_lr.dat 16 ", "00001_lr.dat 16+0 "))
+    signal, _ = read_record(base)
+    np.testing.assert_allclose(signal, reference * factor, rtol=1e-6)
+
+
+@needs_sample
+def test_unknown_units_are_refused(tmp_path):
+    base = _copy_sample_record(tmp_path)
+    hea = base.with_suffix(".hea")
+    hea.write_text(hea.read_text().replace("/mV", "/mmHg"))
+    with pytest.raises(RecordError, match="units 'mmHg'; only uV, mV and V are supported"):
+        read_record(base)
+
+
+@needs_sample
+@pytest.mark.parametrize(
+    "corrupt,message",
+    [
+        (lambda dat: dat.write_bytes(dat.read_bytes() + b"\0" * 24), "longer than its header says"),
+        (lambda dat: dat.write_bytes(dat.read_bytes()[:-24]), "truncated"),
+        (lambda dat: dat.write_bytes(dat.read_bytes()[2:] + b"\0\0"), "do not match the header's checksum"),
+    ],
+    ids=["longer", "shorter", "shifted"],
+)
+def test_header_and_data_must_agree(tmp_path, corrupt, message):
+    base = _copy_sample_record(tmp_path)
+    corrupt(base.with_suffix(".dat"))
+    with pytest.raises(RecordError, match=message):
+        read_record(base)
+
+
+@needs_sample
+def test_data_of_another_record_is_caught(tmp_path):
+    """Same size, same format, another record's samples: only the checksums can tell."""
+    import shutil
+
+    base = _copy_sample_record(tmp_path, 1)
+    shutil.copy(SAMPLE / "records100/00000/00002_lr.dat", base.with_suffix(".dat"))
+    with pytest.raises(RecordError, match="checksum|first sample"):
+        read_record(base)

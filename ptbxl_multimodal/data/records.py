@@ -13,19 +13,24 @@ LEADS = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V
 BYTES_PER_SAMPLE = {"16": 2, "80": 1, "212": 1.5, "24": 3, "32": 4}
 
 
+UNITS_TO_MV = {"mv": 1.0, "uv": 1e-3, "μv": 1e-3, "µv": 1e-3, "v": 1e3}  # header units -> factor to mV
+
+
 def read_record(path: str | Path, expected_fs: int | None = None, min_seconds: float = 0.0) -> tuple[np.ndarray, int]:
     """Return the signal as float32 (12, T) in mV in the standard lead order, and its sampling rate.
 
     Raises RecordError for a missing or unparsable file, the wrong lead set, a sampling rate other
-    than `expected_fs`, a data file whose size disagrees with its header, or non-finite samples.
-    PTB-XL's plain records (one format-16 data file) take a fast path; anything else is read by wfdb.
+    than `expected_fs`, a data file that disagrees with its header (size, checksum, first sample),
+    physical units other than uV, mV or V, or non-finite samples. Signals are converted to mV from the
+    units their header declares. PTB-XL's plain records (one format-16 data file) take a fast path;
+    anything else is read by wfdb.
     """
     name = str(path)
     fast = _read_format16(Path(name))
     if fast is not None:
-        leads, fs, signal = fast
+        leads, fs, signal, units = fast
     else:
-        leads, fs, signal = _read_with_wfdb(name)
+        leads, fs, signal, units = _read_with_wfdb(name)
     if leads != LEADS:
         raise RecordError(name, f"expected the 12 standard leads {list(LEADS)}, header lists {list(leads)}")
     if expected_fs is not None and fs != expected_fs:
@@ -36,10 +41,25 @@ def read_record(path: str | Path, expected_fs: int | None = None, min_seconds: f
     if not np.isfinite(signal).all():
         bad = np.argwhere(~np.isfinite(signal))[0]
         raise RecordError(name, f"non-finite value (NaN/Inf) in lead {LEADS[bad[0]]} at sample {bad[1]}")
-    return signal, int(fs)
+    return _to_millivolts(name, signal, units), int(fs)
 
 
-def _read_with_wfdb(name: str) -> tuple[tuple[str, ...], float, np.ndarray]:
+def _to_millivolts(name: str, signal: np.ndarray, units: list[str]) -> np.ndarray:
+    """Scale each lead from its header's physical units to mV."""
+    factors = []
+    for lead, unit in zip(LEADS, units):
+        factor = UNITS_TO_MV.get((unit or "mV").strip().lower())
+        if factor is None:
+            raise RecordError(
+                name, f"lead {lead} is in units {unit!r}; only uV, mV and V are supported (fix the record's header)"
+            )
+        factors.append(factor)
+    if all(f == 1.0 for f in factors):
+        return signal
+    return (signal * np.asarray(factors, np.float32)[:, None]).astype(np.float32)
+
+
+def _read_with_wfdb(name: str) -> tuple[tuple[str, ...], float, np.ndarray, list[str]]:
     try:
         header = wfdb.rdheader(name)
     except FileNotFoundError:
@@ -47,19 +67,40 @@ def _read_with_wfdb(name: str) -> tuple[tuple[str, ...], float, np.ndarray]:
     except Exception as exc:  # wfdb raises several unrelated types for malformed headers
         raise RecordError(name, f"unreadable header {name}.hea ({type(exc).__name__}: {exc})") from None
     leads = tuple(s.upper() for s in (header.sig_name or ()))
+    units = list(header.units or ["mV"] * len(leads))
     if leads != LEADS or not header.sig_len:
-        return leads, header.fs, np.zeros((len(leads), 0), np.float32)
+        return leads, header.fs, np.zeros((len(leads), 0), np.float32), units
     _check_data_size(Path(name), header)
     try:
-        record = wfdb.rdrecord(name)
+        record = wfdb.rdrecord(name, physical=False)
     except FileNotFoundError as exc:
         raise RecordError(name, f"data file {exc.filename} missing; download the dataset again") from None
     except Exception as exc:
         raise RecordError(name, f"unreadable data ({type(exc).__name__}: {exc}); download the dataset again") from None
-    return leads, header.fs, np.ascontiguousarray(np.asarray(record.p_signal, dtype=np.float32).T)
+    _check_samples(name, record.d_signal.T, header.checksum, header.init_value)
+    physical = record.dac()  # invalid samples become NaN
+    return leads, header.fs, np.ascontiguousarray(np.asarray(physical, dtype=np.float32).T), units
 
 
-def _read_format16(path: Path) -> tuple[tuple[str, ...], float, np.ndarray] | None:
+def _check_samples(name: str, digital: np.ndarray, checksums: list | None, initial: list | None) -> None:
+    """The header's per-lead checksum (16-bit sum of the samples) and first sample must match the data."""
+    digital = np.asarray(digital, dtype=np.int64)
+    for i, lead in enumerate(LEADS[: digital.shape[0]]):
+        if checksums and checksums[i] is not None and int(digital[i].sum()) % 65536 != int(checksums[i]) % 65536:
+            raise RecordError(
+                name,
+                f"lead {lead}: the data do not match the header's checksum; the .dat file does not belong to "
+                "this header or is corrupt; download the record again",
+            )
+        if initial and initial[i] is not None and digital.shape[1] and int(digital[i, 0]) != int(initial[i]):
+            raise RecordError(
+                name,
+                f"lead {lead}: first sample {int(digital[i, 0])} differs from the header's {int(initial[i])}; "
+                "the .dat file does not belong to this header; download the record again",
+            )
+
+
+def _read_format16(path: Path) -> tuple[tuple[str, ...], float, np.ndarray, list[str]] | None:
     """Fast reader for the common case: every signal in one format-16 file, plain gain/baseline fields.
 
     Returns None for anything else (or anything odd), which then goes through wfdb, so wfdb stays the
@@ -74,27 +115,29 @@ def _read_format16(path: Path) -> tuple[tuple[str, ...], float, np.ndarray] | No
         fields = [ln.split() for ln in lines[1 : 1 + n_sig]]
         if len(fields) != n_sig or any(f[1] != "16" or f[0] != fields[0][0] or len(f) < 9 for f in fields):
             return None
-        gains, baselines = [], []
+        gains, baselines, units = [], [], []
         for f in fields:
-            gain_text = f[2].split("/")[0]
+            gain_text, _, unit = f[2].partition("/")
             gain, _, base = gain_text.partition("(")
             gains.append(float(gain) or 200.0)  # WFDB: gain 0 means the default 200 adu/mV
             baselines.append(float(base.rstrip(")")) if base else float(f[4]))
+            units.append(unit or "mV")
+        checksums, initial = [int(f[6]) for f in fields], [int(f[5]) for f in fields]
         data_file = path.parent / fields[0][0]
         if data_file.stat().st_size != 2 * n * n_sig:
             return None  # let the careful path diagnose it
         raw = np.fromfile(data_file, dtype="<i2").reshape(n, n_sig).T
     except (OSError, ValueError, IndexError):
         return None
-    signal = (raw.astype(np.float32) - np.asarray(baselines, np.float32)[:, None]) / np.asarray(gains, np.float32)[
-        :, None
-    ]
+    _check_samples(str(path), raw, checksums, initial)
+    gain = np.asarray(gains, np.float32)[:, None]
+    signal = (raw.astype(np.float32) - np.asarray(baselines, np.float32)[:, None]) / gain
     signal[raw == -32768] = np.nan  # WFDB's invalid-sample marker in format 16
-    return tuple(f[8].upper() for f in fields), fs, np.ascontiguousarray(signal)
+    return tuple(f[8].upper() for f in fields), fs, np.ascontiguousarray(signal), units
 
 
 def _check_data_size(path: Path, header: wfdb.Record) -> None:
-    """Compare each data file's size with what the header promises (catches truncation)."""
+    """Each data file's size must be what the header promises: shorter is truncated, longer is not this record."""
     expected: dict[str, float] = {}
     for fname, fmt in zip(header.file_name, header.fmt):
         if fmt not in BYTES_PER_SAMPLE:
@@ -109,4 +152,10 @@ def _check_data_size(path: Path, header: wfdb.Record) -> None:
             raise RecordError(
                 str(path),
                 f"data file {data} is truncated ({actual} bytes, header needs {int(size)}); download it again",
+            )
+        if actual > int(np.ceil(size)):
+            raise RecordError(
+                str(path),
+                f"data file {data} is longer than its header says ({actual} bytes, header describes {int(size)}): "
+                "header and data disagree; download the record again",
             )
