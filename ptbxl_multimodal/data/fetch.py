@@ -24,6 +24,8 @@ from typing import Literal
 import pandas as pd
 from tqdm import tqdm
 
+from ptbxl_multimodal.data.metadata import COLUMNS as METADATA
+from ptbxl_multimodal.data.table_checks import FILE_COLUMNS, raise_problems, structural_problems
 from ptbxl_multimodal.errors import FetchError
 from ptbxl_multimodal.schema import setting
 
@@ -94,16 +96,22 @@ def parse_checksums(path: Path) -> dict[str, str]:
     return sums
 
 
-def record_files(database_csv: Path, sampling_rate: int) -> list[str]:
-    """The .hea and .dat files of every record listed in ptbxl_database.csv at one sampling rate."""
+def record_files(database_csv: Path, sampling_rate: int, source: str) -> list[str]:
+    """The .hea and .dat files of every record listed in ptbxl_database.csv at one sampling rate.
+
+    The table is checked first (duplicated ids, missing folds or file names, ...: see table_checks), so a
+    broken table stops the download before any record is fetched; `source` names it in the message.
+    """
     column = RECORD_COLUMN[sampling_rate]
     try:
-        names = pd.read_csv(database_csv, usecols=[column])[column]
-    except ValueError as exc:
-        raise FetchError(
-            f"{database_csv}: no column '{column}' ({exc}); is this PTB-XL's ptbxl_database.csv?"
-        ) from None
-    return [f"{name}.{ext}" for name in names for ext in ("hea", "dat")]
+        db = pd.read_csv(database_csv)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise FetchError(f"{source}: unreadable CSV ({exc}); is this PTB-XL's ptbxl_database.csv?") from None
+    missing = [c for c in ("ecg_id", "patient_id", "strat_fold", *FILE_COLUMNS, *METADATA) if c not in db.columns]
+    if missing:
+        raise FetchError(f"{source}: no column(s) {', '.join(missing)}; is this PTB-XL's ptbxl_database.csv?")
+    raise_problems(source, structural_problems(db), "Fix the table at the source, or use another copy of PTB-XL")
+    return [f"{name}.{ext}" for name in db[column] for ext in ("hea", "dat")]
 
 
 def _copy_once(source: Source, rel: str, part: Path, timeout: float) -> None:
@@ -192,7 +200,7 @@ def fetch_ptbxl(settings: DownloadSettings, dest: Path, backoff: float = 0.5) ->
     for rel in meta_files:  # first: the database says which records to fetch
         _require_listed(rel, sums)
         fetched += fetch_file(source, rel, stage, sums[rel], retries, timeout, backoff)
-    records = record_files(stage / DATABASE, sampling_rate)
+    records = record_files(stage / DATABASE, sampling_rate, source.locate(DATABASE))
     for rel in records:
         _require_listed(rel, sums)
     wanted = meta_files + records

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ptbxl_multimodal.data.metadata import COLUMNS, prepare_metadata
+from ptbxl_multimodal.data.table_checks import raise_problems, structural_problems
 from ptbxl_multimodal.errors import LabelError
 
 DB_COLUMNS = (
@@ -32,8 +33,20 @@ STATEMENT_COLUMNS = ("diagnostic", "form", "rhythm", "diagnostic_class", "diagno
 
 
 def read_database(path: Path) -> pd.DataFrame:
-    """ptbxl_database.csv indexed by ecg_id, with scp_codes parsed into dicts."""
-    df = _read_csv(path, DB_COLUMNS, index_col="ecg_id")
+    """ptbxl_database.csv indexed by ecg_id, with scp_codes parsed into dicts; LabelError listing every structural
+    problem of the table (see table_checks) before any record is read."""
+    df = _read_csv(path, DB_COLUMNS, index_col=None)
+    raise_problems(
+        str(path),
+        structural_problems(df),
+        "Fix the table, or use the ptbxl_database.csv of the PTB-XL release the records come from",
+    )
+    df["ecg_id"] = df["ecg_id"].astype(float).astype(np.int64)
+    df = df.set_index("ecg_id")
+    for column in ("patient_id", "strat_fold"):
+        df[column] = df[column].astype(float).astype(np.int64)
+    for column in COLUMNS:
+        df[column] = pd.to_numeric(df[column])
     codes = {}
     for ecg_id, text in df["scp_codes"].items():
         try:

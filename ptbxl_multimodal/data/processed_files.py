@@ -19,6 +19,7 @@ from ptbxl_multimodal.data.fetch import RECORD_COLUMN
 from ptbxl_multimodal.data.labels import make_labels, metadata, read_database, read_statements
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA_COLUMNS
 from ptbxl_multimodal.data.records import LEADS, read_record
+from ptbxl_multimodal.data.table_checks import handle_implausible
 from ptbxl_multimodal.errors import RecordError
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path, write_json
@@ -43,6 +44,7 @@ class PreprocessSettings:
     notch: Notch
     baseline: Baseline
     skip_bad_records: bool
+    implausible_metadata: Literal["missing", "error"]  # ages, heights, weights out of range: unknown, or stop
     workers: int = setting(ge=0)  # 0 = all cores
     chunk_size: int = setting(ge=1)
     compression: Compression
@@ -66,6 +68,7 @@ class PreprocessReport:
     unlabelled: list[int] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
     class_counts: dict[str, int] = field(default_factory=dict)
+    implausible: list[dict] = field(default_factory=list)  # metadata values set to unknown
 
     def as_dict(self) -> dict:
         return {
@@ -76,6 +79,7 @@ class PreprocessReport:
             "unlabelled": {"count": len(self.unlabelled), "ecg_ids": self.unlabelled},
             "skipped": {"count": len(self.skipped), "records": self.skipped},
             "class_counts": self.class_counts,
+            "implausible_metadata_set_missing": {"count": len(self.implausible), "values": self.implausible},
         }
 
 
@@ -109,10 +113,13 @@ def preprocess(raw_dir: Path, out_dir: Path, params: PreprocessSettings, source_
     Raises RecordError on a bad record unless `params.skip_bad_records`, in which case it is listed in the report.
     """
     settings, task, chunk_size = params.filters, params.task, params.chunk_size
-    db = read_database(raw_dir / "ptbxl_database.csv")
+    database = raw_dir / "ptbxl_database.csv"
+    db, implausible = handle_implausible(read_database(database), str(database), params.implausible_metadata)
+    for odd in implausible:
+        log.warning("ecg_id %d: implausible %s %g treated as unknown", odd["ecg_id"], odd["column"], odd["value"])
     statements = read_statements(raw_dir / "scp_statements.csv")
     labels = make_labels(db, statements, task, params.min_class_count)
-    report = PreprocessReport(task, labels.classes, len(db), unlabelled=labels.unlabelled)
+    report = PreprocessReport(task, labels.classes, len(db), unlabelled=labels.unlabelled, implausible=implausible)
     log.info(
         "task %s: %d classes %s; %d of %d records have no label for it and are excluded",
         task,

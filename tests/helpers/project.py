@@ -1,7 +1,9 @@
 """Throw-away copies of the project for tests that run the real DVC pipeline.
 
-A copy takes the code from the working tree (what is being tested) but params.yaml from the last commit,
-so `dvc exp run -S ...` in the workspace (which rewrites params.yaml) cannot change what a test runs.
+A copy takes the code from the working tree (what is being tested) but params.yaml as staged in git (the
+index: the last commit plus what `git add` put there), so `dvc exp run -S ...` in the workspace, which
+rewrites params.yaml without staging it, cannot change what a test runs. To test a new default, `git add
+params.yaml`.
 """
 
 from __future__ import annotations
@@ -104,8 +106,8 @@ def stages_run(output: str) -> set[str]:
 
 
 def committed_params_text() -> str:
-    """params.yaml as committed (HEAD), or the file itself outside a git checkout."""
-    done = subprocess.run(["git", "show", "HEAD:params.yaml"], cwd=ROOT, capture_output=True, text=True)
+    """params.yaml as staged in git (see above), or the file itself outside a git checkout."""
+    done = subprocess.run(["git", "show", ":params.yaml"], cwd=ROOT, capture_output=True, text=True)
     return done.stdout if done.returncode == 0 else (ROOT / "params.yaml").read_text()
 
 
