@@ -48,3 +48,22 @@ def test_unwritable_folder_is_explained(tmp_path):
     with pytest.raises(OutputError, match="cannot write here .* make .* writable"):
         with atomic_path(tmp_path / "ro.txt"):
             raise PermissionError(errno.EACCES, "Permission denied")
+
+
+def test_a_live_process_temporary_is_left_alone(tmp_path):
+    """A parallel run still writing its temporary must not lose it to another run's clean-up."""
+    import subprocess
+    import sys
+
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / f".a.txt.tmp-{live.pid}").write_text("being written")
+        with atomic_path(tmp_path / "a.txt") as tmp:
+            tmp.write_text("new")
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f".a.txt.tmp-{live.pid}", "a.txt"]
+    finally:
+        live.kill()
+        live.wait()
+    with atomic_path(tmp_path / "a.txt") as tmp:  # its owner is gone now: stale
+        tmp.write_text("newer")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]

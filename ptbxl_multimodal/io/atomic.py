@@ -35,10 +35,30 @@ def temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
 
 
+def _owner_alive(temp: Path) -> bool:
+    """Whether the process that named this temporary (.<name>.tmp-<pid>) still runs (and is not us)."""
+    try:
+        pid = int(temp.name.rsplit(TMP_MARK, 1)[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 def remove_stale_temps(folder: Path) -> None:
-    """Delete temporaries left behind by a killed run (SIGKILL leaves no chance to clean up)."""
+    """Delete temporaries left behind by a killed run (SIGKILL leaves no chance to clean up); a temporary whose
+    process still runs (a parallel run writing it right now) is left alone."""
     if folder.is_dir():
         for stale in folder.glob(f".*{TMP_MARK}*"):
+            if _owner_alive(stale):
+                continue
             if stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
             else:
