@@ -10,19 +10,23 @@ import pytest
 
 from helpers import settings
 from helpers.project import committed_params_text
-from helpers.sample import ROOT, sha256
+from helpers.sample import ROOT, SAMPLE, needs_sample, sha256
 from ptbxl_multimodal.data.fetch import fetch_ptbxl, staging_dir
 from ptbxl_multimodal.errors import FetchError
 
 
 def expected_files(mirror, rate=100):
+    """The source's files of one rate, plus the (here empty) list of records the source lacked."""
     folder = "records100" if rate == 100 else "records500"
     return sorted(
-        p.relative_to(mirror).as_posix()
-        for p in mirror.rglob("*")
-        if p.is_file()
-        and (p.parts[len(mirror.parts)] == folder or p.parent == mirror)
-        and p.name not in ("LICENSE.txt",)
+        [
+            p.relative_to(mirror).as_posix()
+            for p in mirror.rglob("*")
+            if p.is_file()
+            and (p.parts[len(mirror.parts)] == folder or p.parent == mirror)
+            and p.name not in ("LICENSE.txt",)
+        ]
+        + ["missing_records.json"]
     )
 
 
@@ -30,7 +34,8 @@ def check_tree(dest, mirror, rate=100):
     got = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
     assert got == expected_files(mirror, rate)
     for rel in got:
-        assert sha256(dest / rel) == sha256(mirror / rel), rel
+        if rel != "missing_records.json":
+            assert sha256(dest / rel) == sha256(mirror / rel), rel
 
 
 def test_http_download_fetches_and_verifies_only_the_requested_rate(mini_mirror, serve, tmp_path):
@@ -147,3 +152,77 @@ def test_file_missing_from_checksums_is_refused(mini_mirror, tmp_path):
     (bad / "SHA256SUMS.txt").write_text("\n".join(line for line in sums if "00004_lr.hea" not in line) + "\n")
     with pytest.raises(FetchError, match="00004_lr.hea: not listed in SHA256SUMS.txt"):
         fetch_ptbxl(settings.download(str(bad), 100), tmp_path / "raw")
+
+
+def test_a_trickling_server_hits_the_whole_file_deadline(mini_mirror, serve, tmp_path):
+    """download.timeout bounds one read; a server sending a byte at a time must still give up in bounded time."""
+    server = serve(mini_mirror)
+    server.trickle(0.05)  # 20 bytes/s: hours for one record, each read well within the per-read timeout
+    start = time.monotonic()
+    with pytest.raises(FetchError, match=r"not complete after 1 s \(download.file_deadline\).*too slowly"):
+        fetch_ptbxl(settings.download(server.url, 100, retries=1, file_deadline=1.0), tmp_path / "raw", backoff=0.01)
+    assert time.monotonic() - start < 10
+    assert not (tmp_path / "raw").exists()
+
+
+def test_gzip_content_encoding_is_decoded_and_unknown_ones_refused(mini_mirror, serve, tmp_path):
+    server = serve(mini_mirror)
+    server.encode("gzip")  # a mirror that compresses whatever it sends
+    fetch_ptbxl(settings.download(server.url, 100, workers=4), tmp_path / "raw")
+    check_tree(tmp_path / "raw", mini_mirror, 100)
+    server.encode("br")
+    with pytest.raises(FetchError, match="Content-Encoding 'br'.*gzip and deflate are supported"):
+        fetch_ptbxl(settings.download(server.url, 100), tmp_path / "other")
+
+
+def test_an_html_page_instead_of_the_checksum_list_says_what_happened(mini_mirror, serve, tmp_path):
+    server = serve(mini_mirror)
+    server.serve_instead("SHA256SUMS.txt", b"<!DOCTYPE html><html><body>PTB-XL landing page</body></html>\n")
+    with pytest.raises(FetchError, match="SHA256SUMS.txt: line 1 .*an HTML page.*download.source points at the"):
+        fetch_ptbxl(settings.download(server.url, 100), tmp_path / "raw")
+
+
+def _partial_copy(mirror, dest, drop):
+    """The mirror without some records' 500 Hz files (and their checksum lines), like a partial real mirror."""
+    shutil.copytree(mirror, dest)
+    for eid in drop:
+        for ext in ("hea", "dat"):
+            (dest / f"records500/00000/{eid:05d}_hr.{ext}").unlink()
+    sums = (dest / "SHA256SUMS.txt").read_text().splitlines()
+    kept = [line for line in sums if not any(f"{eid:05d}_hr" in line for eid in drop)]
+    (dest / "SHA256SUMS.txt").write_text("\n".join(kept) + "\n")
+    return dest
+
+
+@pytest.mark.parametrize("over_http", [False, True], ids=["local", "http"])
+def test_partial_source_stops_by_default_and_is_used_without_the_gaps_on_request(
+    mini_mirror, serve, tmp_path, over_http
+):
+    import json
+
+    source = _partial_copy(mini_mirror, tmp_path / "partial", drop=())
+    (source / "records500/00000/00018_hr.dat").unlink()  # listed in the checksums, yet absent
+    location = serve(source).url if over_http else str(source)
+    with pytest.raises(FetchError, match=r"record 18: .*00018_hr.dat.*incomplete.*download.allow_missing: true"):
+        fetch_ptbxl(settings.download(location, 500, workers=2), tmp_path / "strict")
+    shutil.rmtree(source)
+    _partial_copy(mini_mirror, source, drop=(19, 20))  # not even listed
+    (source / "records500/00000/00018_hr.dat").unlink()
+    with pytest.raises(FetchError, match=r"record 19: .*00019_hr.hea: not listed in SHA256SUMS.txt.*allow_missing"):
+        fetch_ptbxl(settings.download(location, 500, workers=2), tmp_path / "strict")
+    assert not (tmp_path / "strict").exists()
+    summary = fetch_ptbxl(settings.download(location, 500, workers=2, allow_missing=True), tmp_path / "raw")
+    missing = json.loads((tmp_path / "raw/missing_records.json").read_text())
+    assert summary["missing_records"] == 3 and [m["ecg_id"] for m in missing["records"]] == [18, 19, 20]
+    assert not list((tmp_path / "raw").rglob("00018_hr.*"))  # no half record either
+    assert len(list((tmp_path / "raw/records500").rglob("*.dat"))) == 17
+
+
+@needs_sample
+def test_the_readme_500hz_example_works_on_the_sample(tmp_path):
+    """The sample's 500 Hz folder covers ecg_id 1-500 only: with allow_missing, the other three are listed."""
+    import json
+
+    summary = fetch_ptbxl(settings.download(str(SAMPLE), 500, workers=4, allow_missing=True), tmp_path / "raw")
+    missing = json.loads((tmp_path / "raw/missing_records.json").read_text())["records"]
+    assert summary["missing_records"] == 3 and [m["ecg_id"] for m in missing] == [10429, 15413, 19703]

@@ -188,3 +188,17 @@ def test_missing_age_stays_missing_for_training_and_predict_alike(raw, tmp_path)
     model(torch.from_numpy(np.stack([rows[1], rows[2]])))
     indicators = seen[0][:, 4:]  # [standardised values | missing-value indicators]
     assert indicators[0, 0] == 1 and indicators[1, 0] == 0
+
+
+def test_records_the_download_left_out_are_reported_not_dropped(raw, tmp_path):
+    """With download.allow_missing, the tree lists what the source lacked; preprocess leaves those out, saying so."""
+    for eid in (19, 20):
+        for ext in ("hea", "dat"):
+            (raw / f"records100/00000/{eid:05d}_lr.{ext}").unlink()
+    listed = [{"ecg_id": eid, "problem": "not in the local source"} for eid in (19, 20)]
+    (raw / "missing_records.json").write_text(json.dumps({"count": 2, "records": listed}))
+    report = run(raw, tmp_path / "p")
+    saved = json.loads((tmp_path / "p/report.json").read_text())
+    assert saved["not_downloaded"] == {"count": 2, "records": listed}
+    with h5py.File(tmp_path / "p/signals.h5") as h5:
+        assert not {19, 20} & set(h5["ecg_id"][...].tolist()) and h5["signals"].shape[0] == report.written

@@ -68,8 +68,8 @@ def featurize(signals_path: Path, fft_path: Path, spec_path: Path, params: Featu
     with (
         atomic_path(fft_path) as fft_tmp,
         atomic_path(spec_path) as spec_tmp,
-        h5py.File(fft_tmp, "w") as fft_h5,
-        h5py.File(spec_tmp, "w") as spec_h5,
+        h5store.writer(fft_tmp) as fft_h5,
+        h5store.writer(spec_tmp) as spec_h5,
     ):
         fft_ds = h5store.create_record_dataset(fft_h5, "fft", (leads, freqs_fft.size), np.float32, compression)
         spec_ds = h5store.create_record_dataset(spec_h5, "spectrogram", probe.shape[1:], np.float32, compression)

@@ -1,21 +1,18 @@
 """Fetch a PhysioNet-style PTB-XL file tree (HTTP(S) or local folder) and verify it against SHA256SUMS.txt.
 
-Files go to a staging folder beside the destination, each written as `<name>.part` and renamed
-once its checksum matches. A run that is interrupted keeps every verified file, so the next run
-fetches only what is missing; the staging folder is renamed to the destination only when complete.
+Files go to a staging folder beside the destination (see `transfer` for one file). A run that is interrupted
+keeps every verified file, so the next run fetches only what is missing; the staging folder is renamed to the
+destination only when complete. A source that lacks some records stops the download, or, with
+`download.allow_missing`, is used without them: they are listed in `missing_records.json` in the tree, and
+preprocess leaves them out and reports them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
+import json
 import logging
 import os
 import shutil
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +23,9 @@ from tqdm import tqdm
 
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA
 from ptbxl_multimodal.data.table_checks import FILE_COLUMNS, raise_problems, structural_problems
+from ptbxl_multimodal.data.transfer import LOCAL_HINT, Limits, MissingAtSource, Source, fetch_file
 from ptbxl_multimodal.errors import FetchError
+from ptbxl_multimodal.io.atomic import output_error
 from ptbxl_multimodal.schema import setting
 
 log = logging.getLogger(__name__)
@@ -34,10 +33,10 @@ log = logging.getLogger(__name__)
 CHECKSUMS = "SHA256SUMS.txt"
 DATABASE = "ptbxl_database.csv"
 STATEMENTS = "scp_statements.csv"
+MISSING = "missing_records.json"  # written into the tree: records the source lacked (allow_missing)
 RECORD_COLUMN = {100: "filename_lr", 500: "filename_hr"}
-LOCAL_HINT = (
-    "To use a copy already on this machine, point the stage at it, e.g. "
-    "`dvc exp run -S download.source=/path/to/ptb-xl` (the folder that holds ptbxl_database.csv)."
+ALLOW_HINT = (
+    "set download.allow_missing: true to go on without such records (they are then listed in data/raw/" + MISSING + ")"
 )
 
 
@@ -49,55 +48,36 @@ class DownloadSettings:
     sampling_rate: Literal[100, 500]
     workers: int = setting(ge=1)
     retries: int = setting(ge=0)
-    timeout: float = setting(gt=0)  # seconds per request
+    timeout: float = setting(gt=0)  # seconds per read
+    file_deadline: float = setting(gt=0)  # seconds for one whole file, whatever the rate
+    allow_missing: bool  # go on without records the source lacks (listed), instead of stopping
 
 
-class _Transient(Exception):
-    """A failure worth retrying (connection reset, timeout, 5xx, checksum mismatch)."""
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where the PTB-XL tree lives: an HTTP(S) base URL or a local folder."""
-
-    location: str
-
-    @property
-    def is_http(self) -> bool:
-        return self.location.startswith(("http://", "https://"))
-
-    def locate(self, rel: str) -> str:
-        """The URL or local path of one file of the tree."""
-        if self.is_http:
-            base = self.location if self.location.endswith("/") else self.location + "/"
-            return urllib.parse.urljoin(base, urllib.parse.quote(rel))
-        return str(Path(self.location.removeprefix("file://")) / rel)
-
-
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def parse_checksums(path: Path) -> dict[str, str]:
+def parse_checksums(path: Path, where: str) -> dict[str, str]:
     """Map relative path -> sha256 from a PhysioNet `SHA256SUMS.txt` (`<hash> <path>` per line)."""
     sums: dict[str, str] = {}
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        text = "\0"
+    for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split(maxsplit=1)
         if len(parts) != 2 or len(parts[0]) != 64:
-            raise FetchError(f"{path}:{lineno}: not a '<sha256> <path>' line: {line!r}")
+            looks_html = "<html" in text[:2000].lower() or "<!doctype" in text[:2000].lower()
+            what = "an HTML page" if looks_html else "not a checksum list"
+            raise FetchError(
+                f"{where}: line {lineno} is not a '<sha256> <path>' line ({line[:60]!r}): the source returned {what}. "
+                f"Check that download.source points at the PTB-XL tree itself (the folder holding {DATABASE} and "
+                f"{CHECKSUMS}), not a web page about it. {LOCAL_HINT}"
+            )
         sums[parts[1].strip().lstrip("*")] = parts[0].lower()
     return sums
 
 
-def record_files(database_csv: Path, sampling_rate: int, source: str) -> list[str]:
-    """The .hea and .dat files of every record listed in ptbxl_database.csv at one sampling rate.
+def record_files(database_csv: Path, sampling_rate: int, source: str) -> dict[int, list[str]]:
+    """The .hea and .dat files of every record listed in ptbxl_database.csv at one sampling rate, by ecg_id.
 
     The table is checked first (duplicated ids, missing folds or file names, ...: see table_checks), so a
     broken table stops the download before any record is fetched; `source` names it in the message.
@@ -111,65 +91,7 @@ def record_files(database_csv: Path, sampling_rate: int, source: str) -> list[st
     if missing:
         raise FetchError(f"{source}: no column(s) {', '.join(missing)}; is this PTB-XL's ptbxl_database.csv?")
     raise_problems(source, structural_problems(db), "Fix the table at the source, or use another copy of PTB-XL")
-    return [f"{name}.{ext}" for name in db[column] for ext in ("hea", "dat")]
-
-
-def _copy_once(source: Source, rel: str, part: Path, timeout: float) -> None:
-    where = source.locate(rel)
-    if not source.is_http:
-        if not Path(where).is_file():
-            raise FetchError(f"{where}: file not found in the local source. {LOCAL_HINT}")
-        shutil.copyfile(where, part)
-        return
-    try:
-        with urllib.request.urlopen(where, timeout=timeout) as response, open(part, "wb") as out:
-            shutil.copyfileobj(response, out, 1 << 20)
-    except urllib.error.HTTPError as exc:
-        if exc.code in (408, 429) or exc.code >= 500:
-            raise _Transient(f"{where}: HTTP {exc.code}") from None
-        raise FetchError(
-            f"{where}: HTTP {exc.code} {exc.reason}. Check that download.source points at the PTB-XL tree "
-            f"(the folder holding {DATABASE}). {LOCAL_HINT}"
-        ) from None
-    except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise _Transient(f"{where}: {reason}") from None
-
-
-def fetch_file(
-    source: Source, rel: str, dest: Path, expected: str | None, retries: int, timeout: float, backoff: float = 0.5
-) -> bool:
-    """Fetch one file to dest/rel unless already there and verified; return True if it was fetched."""
-    target = dest / rel
-    if target.exists() and expected is not None and sha256_of(target) == expected:
-        return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(target.name + ".part")
-    last = ""
-    for attempt in range(retries + 1):
-        if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))
-        try:
-            _copy_once(source, rel, part, timeout)
-            if expected is not None:
-                got = sha256_of(part)
-                if got != expected:
-                    raise _Transient(f"{source.locate(rel)}: checksum mismatch (expected {expected}, got {got})")
-            os.replace(part, target)
-            return True
-        except _Transient as exc:
-            last = str(exc)
-            log.warning("attempt %d/%d failed: %s", attempt + 1, retries + 1, last)
-        finally:
-            part.unlink(missing_ok=True)
-    unreachable = "checksum mismatch" not in last
-    advice = (
-        f"The source could not be reached. {LOCAL_HINT}"
-        if unreachable
-        else f"The file keeps arriving different from {CHECKSUMS}: the source copy is corrupt or the wrong version. "
-        f"Repair or re-download it there, or use another source. {LOCAL_HINT}"
-    )
-    raise FetchError(f"{rel}: failed after {retries + 1} attempts ({last}). {advice}")
+    return {int(e): [f"{name}.{ext}" for ext in ("hea", "dat")] for e, name in zip(db["ecg_id"], db[column])}
 
 
 def staging_dir(dest: Path) -> Path:
@@ -180,57 +102,100 @@ def staging_dir(dest: Path) -> Path:
 def fetch_ptbxl(settings: DownloadSettings, dest: Path, backoff: float = 0.5) -> dict[str, int]:
     """Fetch and verify the metadata and the records of one sampling rate into `dest`.
 
-    Returns counts of files fetched and of files reused from an earlier interrupted run. `backoff` is the
-    first retry's wait in seconds (doubling with each retry).
+    Returns counts of files fetched, of files reused from an earlier interrupted run, and of records the
+    source lacked. `backoff` is the first retry's wait in seconds (doubling with each retry).
     """
-    location, sampling_rate, workers = settings.source, settings.sampling_rate, settings.workers
-    retries, timeout = settings.retries, settings.timeout
-    source = Source(location)
+    source = Source(settings.source)
+    limits = Limits(settings.retries, settings.timeout, settings.file_deadline, backoff)
     if not source.is_http and not Path(source.locate("")).is_dir():
-        raise FetchError(f"download.source = {location!r}: no such folder. {LOCAL_HINT}")
+        raise FetchError(f"download.source = {settings.source!r}: no such folder. {LOCAL_HINT}")
     stage = staging_dir(dest)
-    stage.mkdir(parents=True, exist_ok=True)
-    log.info("fetching PTB-XL (%d Hz records) from %s", sampling_rate, location)
+    try:
+        stage.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(stage, exc) from None
+    log.info("fetching PTB-XL (%d Hz records) from %s", settings.sampling_rate, settings.source)
 
     # The checksum list cannot verify itself; fetch it fresh each time.
-    fetch_file(source, CHECKSUMS, stage, None, retries, timeout, backoff)
-    sums = parse_checksums(stage / CHECKSUMS)
-    meta_files = [DATABASE, STATEMENTS]
+    _fetch_required(source, CHECKSUMS, stage, None, limits)
+    sums = parse_checksums(stage / CHECKSUMS, source.locate(CHECKSUMS))
     fetched = 0
-    for rel in meta_files:  # first: the database says which records to fetch
-        _require_listed(rel, sums)
-        fetched += fetch_file(source, rel, stage, sums[rel], retries, timeout, backoff)
-    records = record_files(stage / DATABASE, sampling_rate, source.locate(DATABASE))
-    for rel in records:
-        _require_listed(rel, sums)
-    wanted = meta_files + records
+    for rel in (DATABASE, STATEMENTS):  # first: the database says which records to fetch
+        if rel not in sums:
+            raise FetchError(
+                f"{rel}: not listed in {CHECKSUMS}, so it cannot be verified; is the source a complete PTB-XL tree?"
+            )
+        fetched += _fetch_required(source, rel, stage, sums[rel], limits)
+    per_record = record_files(stage / DATABASE, settings.sampling_rate, source.locate(DATABASE))
+    missing: dict[int, str] = {}
+    for eid, files in per_record.items():
+        unlisted = [f for f in files if f not in sums]
+        if unlisted:
+            _missing(settings, eid, f"{unlisted[0]}: not listed in {CHECKSUMS}", missing)
+    todo = [(eid, rel) for eid, files in per_record.items() if eid not in missing for rel in files]
 
-    with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(total=len(records), desc="download", unit="file") as bar:
-        futures = [pool.submit(fetch_file, source, rel, stage, sums[rel], retries, timeout, backoff) for rel in records]
+    with (
+        ThreadPoolExecutor(max_workers=settings.workers) as pool,
+        tqdm(total=len(todo), desc="download", unit="file") as bar,
+    ):
+        futures = {pool.submit(fetch_file, source, rel, stage, sums[rel], limits): eid for eid, rel in todo}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)
             for fut in done:
-                if fut.exception() is not None:
+                error = fut.exception()
+                if isinstance(error, MissingAtSource):
+                    _missing(settings, futures[fut], str(error), missing)
+                elif error is not None:
                     for other in pending:
                         other.cancel()
-                    raise fut.exception()
-                fetched += fut.result()
+                    raise error
+                else:
+                    fetched += fut.result()
                 bar.update(1)
 
-    _prune(stage, set(wanted) | {CHECKSUMS})
-    if dest.exists():
-        shutil.rmtree(dest)
-    os.replace(stage, dest)
-    log.info("verified %d files (%d fetched, %d already present)", len(wanted), fetched, len(wanted) - fetched)
-    return {"files": len(wanted), "fetched": fetched, "reused": len(wanted) - fetched}
-
-
-def _require_listed(rel: str, sums: dict[str, str]) -> None:
-    if rel not in sums:
-        raise FetchError(
-            f"{rel}: not listed in {CHECKSUMS}, so it cannot be verified; is the source a complete PTB-XL tree?"
+    wanted = {CHECKSUMS, DATABASE, STATEMENTS, MISSING} | {
+        rel for eid, files in per_record.items() if eid not in missing for rel in files
+    }
+    try:
+        (stage / MISSING).write_text(
+            json.dumps(
+                {"count": len(missing), "records": [{"ecg_id": e, "problem": missing[e]} for e in sorted(missing)]},
+                indent=2,
+            )
+            + "\n"
         )
+        _prune(stage, wanted)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(stage, dest)
+    except OSError as exc:
+        raise output_error(dest, exc) from None
+    if missing:
+        log.warning("%d record(s) missing at the source were left out (listed in %s)", len(missing), dest / MISSING)
+    files = len(wanted - {CHECKSUMS, MISSING})  # verified against the checksum list
+    log.info("verified %d files (%d fetched, %d already present)", files, fetched, files - fetched)
+    return {"files": files, "fetched": fetched, "reused": files - fetched, "missing_records": len(missing)}
+
+
+def _fetch_required(source: Source, rel: str, stage: Path, expected: str | None, limits: Limits) -> bool:
+    """A file the tree cannot do without: missing at the source is an error naming download.source."""
+    try:
+        return fetch_file(source, rel, stage, expected, limits)
+    except MissingAtSource as exc:
+        raise FetchError(
+            f"{exc}. Check that download.source points at the PTB-XL tree (the folder holding {DATABASE}). {LOCAL_HINT}"
+        ) from None
+
+
+def _missing(settings: DownloadSettings, ecg_id: int, problem: str, missing: dict[int, str]) -> None:
+    """Note a record the source lacks, or stop if that is not allowed."""
+    if not settings.allow_missing:
+        raise FetchError(
+            f"record {ecg_id}: {problem}; the source {settings.source} is incomplete for "
+            f"{settings.sampling_rate} Hz records. Complete the copy, or {ALLOW_HINT}"
+        )
+    missing[ecg_id] = problem
 
 
 def _prune(root: Path, keep: set[str]) -> None:

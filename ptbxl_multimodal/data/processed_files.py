@@ -6,16 +6,16 @@ the HDF5 file in ecg_id order, so memory stays bounded by a few chunks whatever 
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import h5py
 import numpy as np
 from tqdm import tqdm
 
-from ptbxl_multimodal.data.fetch import RECORD_COLUMN
+from ptbxl_multimodal.data.fetch import MISSING, RECORD_COLUMN
 from ptbxl_multimodal.data.labels import make_labels, metadata, read_database, read_statements
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA_COLUMNS
 from ptbxl_multimodal.data.records import LEADS, read_record
@@ -66,6 +66,7 @@ class PreprocessReport:
     records_in_database: int
     written: int = 0
     unlabelled: list[int] = field(default_factory=list)
+    not_downloaded: list[dict] = field(default_factory=list)  # the source lacked them (download.allow_missing)
     skipped: list[dict] = field(default_factory=list)
     class_counts: dict[str, int] = field(default_factory=dict)
     implausible: list[dict] = field(default_factory=list)  # metadata values set to unknown
@@ -77,6 +78,7 @@ class PreprocessReport:
             "records_in_database": self.records_in_database,
             "records_written": self.written,
             "unlabelled": {"count": len(self.unlabelled), "ecg_ids": self.unlabelled},
+            "not_downloaded": {"count": len(self.not_downloaded), "records": self.not_downloaded},
             "skipped": {"count": len(self.skipped), "records": self.skipped},
             "class_counts": self.class_counts,
             "implausible_metadata_set_missing": {"count": len(self.implausible), "values": self.implausible},
@@ -107,6 +109,12 @@ def _process_chunk(job: tuple[list[int], list[str], int, FilterSettings]) -> tup
     return good_ids, chain(block), failures
 
 
+def _not_downloaded(raw_dir: Path) -> list[dict]:
+    """Records the download left out because the source lacked them ([] when it has none or no list)."""
+    listed = raw_dir / MISSING
+    return json.loads(listed.read_text())["records"] if listed.is_file() else []
+
+
 def preprocess(raw_dir: Path, out_dir: Path, params: PreprocessSettings, source_fs: int) -> PreprocessReport:
     """Write out_dir/signals.h5, out_dir/records.h5 and out_dir/report.json from the records at `source_fs` Hz.
 
@@ -129,9 +137,17 @@ def preprocess(raw_dir: Path, out_dir: Path, params: PreprocessSettings, source_
         len(db),
     )
 
+    not_downloaded = _not_downloaded(raw_dir)
+    report.not_downloaded = not_downloaded
+    if not_downloaded:
+        log.warning(
+            "%d record(s) were not downloaded (the source lacked them); left out and listed in report.json",
+            len(not_downloaded),
+        )
+    absent = {m["ecg_id"] for m in not_downloaded}
     column = RECORD_COLUMN[source_fs]
-    paths = [str(raw_dir / db.at[eid, column]) for eid in labels.ecg_ids]
-    ids = [int(e) for e in labels.ecg_ids]
+    ids = [int(e) for e in labels.ecg_ids if int(e) not in absent]
+    paths = [str(raw_dir / db.at[eid, column]) for eid in ids]
     jobs = [
         (ids[i : i + chunk_size], paths[i : i + chunk_size], source_fs, settings)
         for i in range(0, len(ids), chunk_size)
@@ -139,7 +155,7 @@ def preprocess(raw_dir: Path, out_dir: Path, params: PreprocessSettings, source_
     n_out = DURATION_S * settings.fs
     kept: list[int] = []
     signals_path = out_dir / "signals.h5"
-    with atomic_path(signals_path) as tmp, h5py.File(tmp, "w", track_order=False) as h5:
+    with atomic_path(signals_path) as tmp, h5store.writer(tmp) as h5:
         ds = h5store.create_record_dataset(h5, "signals", (len(LEADS), n_out), np.float32, params.compression)
         with ChunkPool(params.workers, len(jobs)) as pool, tqdm(total=len(ids), desc="preprocess", unit="rec") as bar:
             for good, block, failures in pool.imap(_process_chunk, jobs):
@@ -165,7 +181,7 @@ def preprocess(raw_dir: Path, out_dir: Path, params: PreprocessSettings, source_
     rows = np.searchsorted(labels.ecg_ids, kept)
     y = labels.y[rows]
     kept_ids = np.asarray(kept, np.int64)
-    with atomic_path(out_dir / "records.h5") as tmp, h5py.File(tmp, "w") as h5:
+    with atomic_path(out_dir / "records.h5") as tmp, h5store.writer(tmp) as h5:
         h5store.write_small(h5, "ecg_id", kept_ids)
         h5store.write_small(h5, "patient_id", db.loc[kept_ids, "patient_id"].to_numpy(np.int64))
         h5store.write_small(h5, "strat_fold", db.loc[kept_ids, "strat_fold"].to_numpy(np.int64))

@@ -20,9 +20,15 @@ from ptbxl_multimodal.errors import OutputError
 TMP_MARK = ".tmp-"
 
 
-def _explain(path: Path, exc: OSError) -> OutputError:
-    if exc.errno == errno.ENOSPC:
+def output_error(path: Path, exc: OSError) -> OutputError:
+    """The user-facing error for a failed write of `path` (full disk, file-size limit, permissions)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return OutputError(f"{path}: no space left on the device; free some disk space and run the stage again")
+    if exc.errno == errno.EFBIG:
+        return OutputError(
+            f"{path}: the file outgrew this process's file-size limit (see `ulimit -f`); raise the limit or free "
+            "space and run the stage again"
+        )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return OutputError(
             f"{path}: cannot write here ({exc.strerror}); make {path.parent} writable and run the stage again"
@@ -72,7 +78,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _explain(path, exc) from None
+        raise output_error(path, exc) from None
     remove_stale_temps(path.parent)
     tmp = temp_name(path)
     try:
@@ -82,7 +88,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
     except OSError as exc:
         _cleanup(tmp)
-        raise _explain(path, exc) from exc
+        raise output_error(path, exc) from exc
     except BaseException:
         _cleanup(tmp)
         raise

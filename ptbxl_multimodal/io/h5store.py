@@ -6,7 +6,11 @@ writes never record timestamps, so the same inputs give byte-identical files (DV
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import h5py
@@ -17,6 +21,43 @@ COMPRESSION = {
     "gzip": {"compression": "gzip", "compression_opts": 4, "shuffle": True},
     "lzf": {"compression": "lzf", "shuffle": True},
 }
+
+
+class _DiscardAfterError(io.FileIO):
+    """A file that, once a write has failed, accepts and drops every later write.
+
+    HDF5 retries its flush when closing; if that fails too, the library keeps the file open and crashes the
+    interpreter at exit (a segfault after the error message). Dropping the retries lets HDF5 close the file,
+    while the first OSError (ENOSPC, EFBIG) still reaches the caller, whose temporary output is deleted.
+    """
+
+    failed = False
+
+    def write(self, data) -> int:  # noqa: ANN001 - any buffer
+        if self.failed:
+            return memoryview(data).nbytes
+        try:
+            return super().write(data)
+        except OSError:
+            self.failed = True
+            raise
+
+    def truncate(self, size: int | None = None) -> int:
+        if self.failed:
+            return self.tell() if size is None else size
+        try:
+            return super().truncate(size)
+        except OSError:
+            self.failed = True
+            raise
+
+
+@contextmanager
+def writer(path: Path) -> Iterator[h5py.File]:
+    """A new HDF5 file for writing; a full disk or a file-size limit raises OSError cleanly (see above).
+    Same bytes and speed as HDF5's own driver (measured on 300 MB)."""
+    with _DiscardAfterError(path, "w+") as fh, h5py.File(fh, "w") as h5:
+        yield h5
 
 
 def create_record_dataset(
