@@ -26,3 +26,6 @@ def run_stage(main: Callable[[], None]) -> None:
     except PipelineError as exc:
         log.error("%s", exc)
         sys.exit(1)
+    except FileNotFoundError as exc:  # an input of an earlier stage that is not there
+        log.error("%s: not found; run the stages that make it first (`dvc repro`)", exc.filename or exc)
+        sys.exit(1)

@@ -10,8 +10,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import h5py
-
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.signal.filters import FilterSettings
 from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings
@@ -31,7 +29,7 @@ class InputSpec:
     @classmethod
     def from_h5(cls, path: Path, dataset: str) -> InputSpec:
         """The spec of `dataset` in an HDF5 file written by the preprocess or features stage."""
-        with h5py.File(path, "r") as h5:
+        with h5store.reader(path) as h5:
             attrs = {k: h5store.get_attr(h5, k) for k in h5.attrs}
             shape = tuple(h5[dataset].shape[1:])
         if "fs" not in attrs:  # records.h5: metadata, not derived from the signal

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import h5py
 import numpy as np
 from tqdm import tqdm
 
@@ -34,7 +33,7 @@ class FeatureSettings:
 def _featurize_chunk(job: tuple[str, int, int, float, FFTSettings, SpectrogramSettings]):
     """Worker: read rows [start, stop) of the signals and return their FFT and spectrogram blocks."""
     path, start, stop, fs, fft_settings, spec_settings = job
-    with h5py.File(path, "r") as h5:
+    with h5store.reader(path) as h5:
         x = h5["signals"][start:stop]
     return fft_magnitude(x, fs, fft_settings), spectrogram(x, fs, spec_settings)[2]
 
@@ -47,7 +46,7 @@ def featurize(signals_path: Path, fft_path: Path, spec_path: Path, params: Featu
         params.chunk_size,
         params.compression,
     )
-    with h5py.File(signals_path, "r") as h5:
+    with h5store.reader(signals_path) as h5:
         n, leads, n_samples = h5["signals"].shape
         fs = float(h5.attrs["fs"])
         ecg_id = h5["ecg_id"][...]

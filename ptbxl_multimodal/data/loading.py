@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from ptbxl_multimodal.errors import StageError
@@ -39,7 +38,7 @@ class LabelTable:
 
 def read_labels(records: Path) -> LabelTable:
     """The label table of the processed records."""
-    with h5py.File(records, "r") as h5:
+    with h5store.reader(records) as h5:
         ds = h5["labels"]
         return LabelTable(h5["ecg_id"][...], ds[...], h5store.get_attr(ds, "classes"), h5store.get_attr(ds, "task"))
 
@@ -58,7 +57,7 @@ def _rows_for(file_ids: np.ndarray, wanted: np.ndarray, path: Path, records: Pat
 
 def load_input(path: Path, dataset: str, ecg_ids: np.ndarray, records: Path) -> np.ndarray:
     """One input tensor for the given records (float32, in the order given)."""
-    with h5py.File(path, "r") as h5:
+    with h5store.reader(path) as h5:
         rows = _rows_for(h5["ecg_id"][...], np.asarray(ecg_ids), path, records)
         order = np.argsort(rows)
         data = np.empty((rows.size, *h5[dataset].shape[1:]), dtype=np.float32)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import h5py
 import numpy as np
 from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 
@@ -111,7 +110,7 @@ def summarize(
 def make_split(records: Path, settings: SplitSettings) -> tuple[dict[str, list[int]], dict]:
     """ecg ids per split (ascending) and the split summary, from records.h5; raises StageError for a split
     that would leak a patient or that is empty."""
-    with h5py.File(records, "r") as h5:
+    with h5store.reader(records) as h5:
         ecg_id, patient_id, strat_fold = (h5[k][...] for k in ("ecg_id", "patient_id", "strat_fold"))
         labels, classes = h5["labels"][...], h5store.get_attr(h5["labels"], "classes")
     if settings.method == "strat_fold":

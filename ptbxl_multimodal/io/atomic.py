@@ -86,6 +86,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         if tmp.is_dir() and path.is_dir():
             shutil.rmtree(path)  # os.replace cannot overwrite a non-empty folder
         os.replace(tmp, path)
+    except OutputError:  # already explained (e.g. by an inner writer): keep its file name
+        _cleanup(tmp)
+        raise
     except OSError as exc:
         _cleanup(tmp)
         raise output_error(path, exc) from exc
