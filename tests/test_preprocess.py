@@ -202,3 +202,41 @@ def test_records_the_download_left_out_are_reported_not_dropped(raw, tmp_path):
     assert saved["not_downloaded"] == {"count": 2, "records": listed}
     with h5py.File(tmp_path / "p/signals.h5") as h5:
         assert not {19, 20} & set(h5["ecg_id"][...].tolist()) and h5["signals"].shape[0] == report.written
+
+
+def test_filter_output_that_is_not_finite_is_never_written(raw, tmp_path, monkeypatch):
+    """NaN is a bad number: whatever produced it, preprocess stops naming the record instead of storing it."""
+    import ptbxl_multimodal.data.processed_files as processed
+    from ptbxl_multimodal.errors import StageError
+
+    class Unstable:
+        def __init__(self, settings):
+            pass
+
+        def __call__(self, x):
+            return np.full_like(x, np.nan)
+
+    monkeypatch.setattr(processed, "FilterChain", Unstable)
+    with pytest.raises(StageError, match=r"record \d+: filtering produced NaN/Inf.*preprocess.bandpass"):
+        run(raw, tmp_path / "p", workers=1)
+    assert not (tmp_path / "p/signals.h5").exists()
+
+
+def test_spectrogram_window_longer_than_the_signal_names_the_key(raw, tmp_path):
+    from ptbxl_multimodal.errors import ParamError
+
+    run(raw, tmp_path / "p")
+    too_long = settings.spectrogram(nperseg=2048, noverlap=0)
+    with pytest.raises(ParamError, match=r"features.spectrogram.nperseg = 2048 is longer than the signal \(1000 "):
+        featurize(
+            tmp_path / "p/signals.h5",
+            tmp_path / "f/fft.h5",
+            tmp_path / "f/spec.h5",
+            settings.features(spec_settings=too_long),
+        )
+    assert not (tmp_path / "f").exists() or not list((tmp_path / "f").iterdir())
+
+
+def test_min_class_count_that_leaves_no_class_names_the_parameter(raw, tmp_path):
+    with pytest.raises(LabelError, match=r"preprocess.min_class_count = 1000 leaves no class.*lower"):
+        run(raw, tmp_path / "p", min_class_count=1000)

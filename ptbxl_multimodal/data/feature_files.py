@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 from tqdm import tqdm
 
+from ptbxl_multimodal.errors import ParamError
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.io.pool import ChunkPool
@@ -51,6 +52,11 @@ def featurize(signals_path: Path, fft_path: Path, spec_path: Path, params: Featu
         fs = float(h5.attrs["fs"])
         ecg_id = h5["ecg_id"][...]
         signal_attrs = {k: h5store.get_attr(h5, k) for k in h5.attrs}
+    if spec_settings.nperseg > n_samples:
+        raise ParamError(
+            f"features.spectrogram.nperseg = {spec_settings.nperseg} is longer than the signal ({n_samples} samples, "
+            f"{n_samples / fs:g} s at {fs:g} Hz); lower it (and noverlap) below {n_samples}"
+        )
     freqs_fft = fft_axis(n_samples, fs, fft_settings)
     freqs_spec, times_spec, probe = spectrogram(np.zeros((1, leads, n_samples), np.float32), fs, spec_settings)
     jobs = [

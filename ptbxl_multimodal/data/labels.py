@@ -128,6 +128,12 @@ def make_labels(db: pd.DataFrame, statements: pd.DataFrame, task: str, min_class
     per_record = record_codes(db, statements, task)
     counts = pd.Series([c for codes in per_record.values() for c in codes], dtype=object).value_counts()
     classes = sorted(counts[counts > min_class_count].index)
+    if not classes:
+        most = int(counts.max()) if len(counts) else 0
+        raise LabelError(
+            f"preprocess.min_class_count = {min_class_count} leaves no class of task {task!r} (the most frequent one "
+            f"is in {most} records); lower preprocess.min_class_count below {most}"
+        )
     kept, unlabelled, rows = [], [], []
     index = {c: i for i, c in enumerate(classes)}
     for eid in sorted(per_record):

@@ -20,7 +20,7 @@ from ptbxl_multimodal.data.labels import make_labels, metadata, read_database, r
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA_COLUMNS
 from ptbxl_multimodal.data.records import LEADS, read_record
 from ptbxl_multimodal.data.table_checks import handle_implausible
-from ptbxl_multimodal.errors import RecordError
+from ptbxl_multimodal.errors import RecordError, StageError
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.io.pool import ChunkPool
@@ -105,8 +105,14 @@ def _process_chunk(job: tuple[list[int], list[str], int, FilterSettings]) -> tup
         signals.append(x)
     if not signals:
         return good_ids, np.zeros((0, len(LEADS), DURATION_S * settings.fs), np.float32), failures
-    block = resample(np.stack(signals), source_fs, settings.fs)
-    return good_ids, chain(block), failures
+    filtered = chain(resample(np.stack(signals), source_fs, settings.fs))
+    finite = np.isfinite(filtered).reshape(len(filtered), -1).all(axis=1)
+    if not finite.all():  # NaN is a bad number: never written, whatever the settings
+        raise StageError(
+            f"record {good_ids[int(np.argmin(finite))]}: filtering produced NaN/Inf; the filter settings "
+            f"({settings.describe()}) are numerically unstable, loosen preprocess.bandpass/notch/baseline"
+        )
+    return good_ids, filtered, failures
 
 
 def _not_downloaded(raw_dir: Path) -> list[dict]:
