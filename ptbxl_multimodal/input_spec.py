@@ -12,6 +12,7 @@ from typing import Any
 
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.signal.filters import FilterSettings
+from ptbxl_multimodal.signal.quality import QualitySettings
 from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings
 
 
@@ -25,6 +26,7 @@ class InputSpec:
     filters: FilterSettings | None = None
     fft: FFTSettings | None = None
     spectrogram: SpectrogramSettings | None = None
+    quality: QualitySettings | None = None  # what preprocess counted as a usable signal
 
     @classmethod
     def from_h5(cls, path: Path, dataset: str) -> InputSpec:
@@ -41,6 +43,7 @@ class InputSpec:
             FilterSettings.from_attrs(attrs),
             FFTSettings.from_attrs(attrs) if "fft" in attrs else None,
             SpectrogramSettings.from_attrs(attrs) if "spectrogram" in attrs else None,
+            QualitySettings.from_attrs(attrs),
         )
 
     def describe(self) -> str:
@@ -70,4 +73,5 @@ class InputSpec:
             FilterSettings.from_attrs(filters) if filters else None,
             FFTSettings(**d["fft"]) if d.get("fft") else None,
             SpectrogramSettings(**d["spectrogram"]) if d.get("spectrogram") else None,
+            QualitySettings(**d["quality"]) if d.get("quality") else None,
         )

@@ -28,9 +28,10 @@ from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA_COLUMNS
 from ptbxl_multimodal.data.metadata import prepare_metadata
-from ptbxl_multimodal.data.records import read_record
+from ptbxl_multimodal.data.records import LEADS, read_record
 from ptbxl_multimodal.errors import PipelineError, RecordError
 from ptbxl_multimodal.inference import Predictor, branch_specs, signal_inputs
+from ptbxl_multimodal.signal.quality import quality_problems
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ def predict_records(
     results = [Prediction(str(r)) for r in records]
 
     # Read and check every record; group the good ones by sampling rate for batched preprocessing.
+    # A record that preprocess would have called unusable (flat, dropout, clipped) gets no prediction either.
+    quality = next((s.quality for s in specs.values() if s.quality is not None), None)
     by_rate: dict[int, list[tuple[int, np.ndarray]]] = {}
     for i, rec in enumerate(records):
         try:
@@ -127,7 +130,12 @@ def predict_records(
             results[i].error = exc.problem
             continue
         results[i].source_fs = fs
-        by_rate.setdefault(fs, []).append((i, x[:, : int(round(duration * fs))]))
+        x = x[:, : int(round(duration * fs))]
+        problems = quality_problems(x, fs, quality, LEADS) if quality is not None else []
+        if problems:
+            results[i].error = "unusable signal: " + "; ".join(problems)
+            continue
+        by_rate.setdefault(fs, []).append((i, x))
 
     good = sorted(i for group in by_rate.values() for i, _ in group)
     if not good:

@@ -203,6 +203,7 @@ def test_predict_500hz_corrupt_and_wrong_leads(project, tmp_path, ecg_like):
         shutil.copy(SAMPLE / f"records100/00000/00003_lr.{ext}", bad / f"00003_lr.{ext}")
     (bad / "00003_lr.dat").write_bytes((bad / "00003_lr.dat").read_bytes()[:4000])
     write_record(bad, "eightleads", ecg_like(100)[:, :8], 100)
+    write_record(bad, "flatline", 0 * ecg_like(100), 100)  # readable, but no ECG in it
     hr = SAMPLE / "records500/00000/00001_hr"
     status = predict(
         [
@@ -223,6 +224,7 @@ def test_predict_500hz_corrupt_and_wrong_leads(project, tmp_path, ecg_like):
     assert good["missing_inputs"] == ["age", "sex", "height", "weight"]
     assert "truncated" in recs[str(bad / "00003_lr")]["error"]
     assert "12 standard leads" in recs[str(bad / "eightleads")]["error"]
+    assert recs[str(bad / "flatline")]["error"].startswith("unusable signal: lead I is flat")
 
 
 DDP_DRIVER = """

@@ -26,6 +26,7 @@ from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.io.pool import ChunkPool
 from ptbxl_multimodal.schema import setting
 from ptbxl_multimodal.signal.filters import Bandpass, Baseline, FilterChain, FilterSettings, Notch, resample
+from ptbxl_multimodal.signal.quality import QualitySettings, quality_problems
 
 log = logging.getLogger(__name__)
 DURATION_S = 10  # every PTB-XL record is 10 s long
@@ -44,6 +45,7 @@ class PreprocessSettings:
     notch: Notch
     baseline: Baseline
     skip_bad_records: bool
+    quality: QualitySettings
     implausible_metadata: Literal["missing", "error"]  # ages, heights, weights out of range: unknown, or stop
     workers: int = setting(ge=0)  # 0 = all cores
     chunk_size: int = setting(ge=1)
@@ -67,6 +69,7 @@ class PreprocessReport:
     written: int = 0
     unlabelled: list[int] = field(default_factory=list)
     not_downloaded: list[dict] = field(default_factory=list)  # the source lacked them (download.allow_missing)
+    low_quality: list[dict] = field(default_factory=list)  # flat, dropout or clipped leads (preprocess.quality)
     skipped: list[dict] = field(default_factory=list)
     class_counts: dict[str, int] = field(default_factory=dict)
     implausible: list[dict] = field(default_factory=list)  # metadata values set to unknown
@@ -79,17 +82,24 @@ class PreprocessReport:
             "records_written": self.written,
             "unlabelled": {"count": len(self.unlabelled), "ecg_ids": self.unlabelled},
             "not_downloaded": {"count": len(self.not_downloaded), "records": self.not_downloaded},
+            "low_quality": {"count": len(self.low_quality), "records": self.low_quality},
             "skipped": {"count": len(self.skipped), "records": self.skipped},
             "class_counts": self.class_counts,
             "implausible_metadata_set_missing": {"count": len(self.implausible), "values": self.implausible},
         }
 
 
-def _process_chunk(job: tuple[list[int], list[str], int, FilterSettings]) -> tuple[list[int], np.ndarray, list[dict]]:
-    """Worker: read, resample and filter one chunk of records; failures are returned, not raised."""
-    ids, paths, source_fs, settings = job
+def _process_chunk(
+    job: tuple[list[int], list[str], int, FilterSettings, QualitySettings],
+) -> tuple[list[int], np.ndarray, list[dict], list[dict]]:
+    """Worker: read, check, resample and filter one chunk of records.
+
+    Returns the ids kept, their filtered signals, the records that failed (unreadable, or unusable when the
+    quality action is not `keep`) and the low-quality records kept; failures are returned, not raised.
+    """
+    ids, paths, source_fs, settings, quality = job
     chain = FilterChain(settings)
-    good_ids, signals, failures = [], [], []
+    good_ids, signals, failures, flagged = [], [], [], []
     n_src = DURATION_S * source_fs
     for eid, path in zip(ids, paths):
         try:
@@ -99,12 +109,19 @@ def _process_chunk(job: tuple[list[int], list[str], int, FilterSettings]) -> tup
                     path, f"{x.shape[1]} samples per lead, expected {n_src} ({DURATION_S} s at {source_fs} Hz)"
                 )
         except RecordError as exc:
-            failures.append({"ecg_id": eid, "record": path, "problem": exc.problem})
+            failures.append({"ecg_id": eid, "record": path, "problem": exc.problem, "kind": "unreadable"})
             continue
+        problems = quality_problems(x, source_fs, quality, LEADS)
+        if problems:
+            entry = {"ecg_id": eid, "record": path, "problem": "; ".join(problems), "kind": "quality"}
+            if quality.action != "keep":
+                failures.append(entry)
+                continue
+            flagged.append(entry)
         good_ids.append(eid)
         signals.append(x)
     if not signals:
-        return good_ids, np.zeros((0, len(LEADS), DURATION_S * settings.fs), np.float32), failures
+        return good_ids, np.zeros((0, len(LEADS), DURATION_S * settings.fs), np.float32), failures, flagged
     filtered = chain(resample(np.stack(signals), source_fs, settings.fs))
     finite = np.isfinite(filtered).reshape(len(filtered), -1).all(axis=1)
     if not finite.all():  # NaN is a bad number: never written, whatever the settings
@@ -112,7 +129,24 @@ def _process_chunk(job: tuple[list[int], list[str], int, FilterSettings]) -> tup
             f"record {good_ids[int(np.argmin(finite))]}: filtering produced NaN/Inf; the filter settings "
             f"({settings.describe()}) are numerically unstable, loosen preprocess.bandpass/notch/baseline"
         )
-    return good_ids, filtered, failures
+    return good_ids, filtered, failures, flagged
+
+
+def _stop_on_failures(failures: list[dict], params: PreprocessSettings) -> None:
+    """Raise for the first failure that the settings do not allow to skip."""
+    for bad in failures:
+        if bad["kind"] == "unreadable" and not params.skip_bad_records:
+            raise RecordError(
+                bad["record"],
+                bad["problem"] + " (set preprocess.skip_bad_records: true to skip such "
+                "records; they are then listed in data/processed/report.json)",
+            )
+        if bad["kind"] == "quality" and params.quality.action == "error":
+            raise RecordError(
+                bad["record"],
+                f"unusable signal: {bad['problem']} (set preprocess.quality.action: "
+                "skip or keep to go on; such records are then listed in data/processed/report.json)",
+            )
 
 
 def _not_downloaded(raw_dir: Path) -> list[dict]:
@@ -155,7 +189,7 @@ def preprocess(raw_dir: Path, out_dir: Path, params: PreprocessSettings, source_
     ids = [int(e) for e in labels.ecg_ids if int(e) not in absent]
     paths = [str(raw_dir / db.at[eid, column]) for eid in ids]
     jobs = [
-        (ids[i : i + chunk_size], paths[i : i + chunk_size], source_fs, settings)
+        (ids[i : i + chunk_size], paths[i : i + chunk_size], source_fs, settings, params.quality)
         for i in range(0, len(ids), chunk_size)
     ]
     n_out = DURATION_S * settings.fs
@@ -164,17 +198,14 @@ def preprocess(raw_dir: Path, out_dir: Path, params: PreprocessSettings, source_
     with atomic_path(signals_path) as tmp, h5store.writer(tmp) as h5:
         ds = h5store.create_record_dataset(h5, "signals", (len(LEADS), n_out), np.float32, params.compression)
         with ChunkPool(params.workers, len(jobs)) as pool, tqdm(total=len(ids), desc="preprocess", unit="rec") as bar:
-            for good, block, failures in pool.imap(_process_chunk, jobs):
-                if failures and not params.skip_bad_records:
-                    bad = failures[0]
-                    raise RecordError(
-                        bad["record"],
-                        bad["problem"] + " (set preprocess.skip_bad_records: true to "
-                        "skip such records; they are then listed in data/processed/report.json)",
-                    )
+            for good, block, failures, flagged in pool.imap(_process_chunk, jobs):
+                _stop_on_failures(failures, params)
                 for bad in failures:
                     log.warning("skipping record %s: %s", bad["record"], bad["problem"])
-                report.skipped.extend(failures)
+                for odd in flagged:
+                    log.warning("keeping low-quality record %s: %s", odd["record"], odd["problem"])
+                report.skipped.extend(f for f in failures if f["kind"] == "unreadable")
+                report.low_quality.extend([*(f for f in failures if f["kind"] == "quality"), *flagged])
                 h5store.append(ds, block)
                 kept.extend(good)
                 bar.update(len(good) + len(failures))
@@ -182,7 +213,9 @@ def preprocess(raw_dir: Path, out_dir: Path, params: PreprocessSettings, source_
             raise RecordError(str(raw_dir), "no usable record left; check the download and the task")
         h5store.set_attrs(ds, {"leads": list(LEADS), "units": "mV"})
         h5store.write_small(h5, "ecg_id", np.asarray(kept, np.int64))
-        h5store.set_attrs(h5, {**settings.to_attrs(), "source_fs": source_fs, "duration_s": DURATION_S})
+        h5store.set_attrs(
+            h5, {**settings.to_attrs(), **params.quality.to_attrs(), "source_fs": source_fs, "duration_s": DURATION_S}
+        )
 
     rows = np.searchsorted(labels.ecg_ids, kept)
     y = labels.y[rows]
