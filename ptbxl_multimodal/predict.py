@@ -1,36 +1,44 @@
 """Predict on new WFDB records with the trained models: per-class probabilities and decisions.
 
-    python -m stages.predict RECORD_OR_FOLDER [...] [--metadata meta.csv] [--all-branches]
-                             [--json out.json] [--csv out.csv]
+    ptbxl-predict RECORD_OR_FOLDER [...] [--metadata meta.csv] [--age 63 --sex 1 ...] [--all-branches]
+                  [--json out.json] [--csv out.csv]
 
 Each record is read with wfdb, resampled to the model's rate and put through exactly the filters
 and features stored in the checkpoints. Decisions use the per-class thresholds tuned on the
 validation split (from metrics/eval/<model>.json). A record that cannot be used is reported with
-its problem; the others are still predicted, and the exit status is 1 if any failed.
+its problem; the others are still predicted, and the exit status is 1 if any failed (2 if nothing
+could be predicted because of the arguments).
+
+Metadata: age in years (PTB-XL's 300 means over 89), sex 0 = male / 1 = female, height in cm,
+weight in kg; any may be missing. --metadata takes a CSV with a `record` column (00001_lr, or a
+path) or PTB-XL's own ptbxl_database.csv; PTB-XL records are matched by ecg id, so 00001_lr and
+00001_hr share a row.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import logging
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA_COLUMNS
-from ptbxl_multimodal.data.metadata import prepare_metadata
+from ptbxl_multimodal.data.metadata import UNITS, metadata_for
 from ptbxl_multimodal.data.records import LEADS, read_record
 from ptbxl_multimodal.errors import PipelineError, RecordError
 from ptbxl_multimodal.inference import Predictor, branch_specs, signal_inputs
+from ptbxl_multimodal.io.atomic import write_text
 from ptbxl_multimodal.signal.quality import quality_problems
 
 log = logging.getLogger(__name__)
@@ -48,16 +56,22 @@ class Prediction:
     error: str | None = None
 
 
-def find_records(paths: list[str]) -> list[Path]:
-    """Record base names (without extension) from record paths, .hea/.dat paths or folders (searched recursively)."""
+def find_records(paths: list[str]) -> tuple[list[Path], list[Prediction]]:
+    """Record base names (without extension) from record paths, .hea/.dat paths or folders (searched recursively),
+    and a failed Prediction for each path that does not exist."""
     found: list[Path] = []
+    missing: list[Prediction] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             found += sorted(h.with_suffix("") for h in p.rglob("*.hea"))
+            continue
+        base = p.with_suffix("") if p.suffix in (".hea", ".dat") else p
+        if base.with_suffix(".hea").is_file():
+            found.append(base)
         else:
-            found.append(p.with_suffix("") if p.suffix in (".hea", ".dat") else p)
-    return found
+            missing.append(Prediction(raw, error="no such record: neither a folder nor a WFDB header (.hea)"))
+    return found, missing
 
 
 def load_thresholds(metrics_dir: Path, model: str, classes: list[str]) -> np.ndarray:
@@ -69,36 +83,6 @@ def load_thresholds(metrics_dir: Path, model: str, classes: list[str]) -> np.nda
             return np.array([per_class[c]["threshold"] for c in classes])
     log.warning("no thresholds for %s in %s; using 0.5 for every class", model, path)
     return np.full(len(classes), 0.5)
-
-
-def read_metadata(path: Path | None, records: list[Path], overrides: dict[str, float | None]) -> np.ndarray:
-    """Metadata rows (age, sex, height, weight; NaN if unknown) for the records.
-
-    The CSV has a `record` column (record name such as 00001_lr, or its path) and any of the four columns.
-    """
-    table = np.full((len(records), len(METADATA_COLUMNS)), np.nan, dtype=np.float32)
-    if path is not None:
-        try:
-            df = pd.read_csv(path)
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise PipelineError(f"{path}: cannot read the metadata CSV ({exc})") from None
-        if "record" not in df.columns:
-            raise PipelineError(f"{path}: needs a 'record' column naming each record (e.g. 00001_lr)")
-        df["record"] = (
-            df["record"]
-            .astype(str)
-            .map(lambda r: Path(r).with_suffix("").name if r.endswith((".hea", ".dat")) else Path(r).name)
-        )
-        df = df.set_index("record")
-        for i, rec in enumerate(records):
-            if rec.name in df.index:
-                for j, col in enumerate(METADATA_COLUMNS):
-                    if col in df.columns:
-                        table[i, j] = df.at[rec.name, col]
-    for j, col in enumerate(METADATA_COLUMNS):
-        if overrides.get(col) is not None:
-            table[:, j] = overrides[col]
-    return prepare_metadata(table)
 
 
 def predict_records(
@@ -160,55 +144,52 @@ def predict_records(
     return results, classes
 
 
-def write_json(path: Path, results: list[Prediction], classes: list[str]) -> None:
-    path.write_text(json.dumps({"classes": classes, "records": [r.__dict__ for r in results]}, indent=2) + "\n")
+def to_json(results: list[Prediction], classes: list[str]) -> str:
+    return json.dumps({"classes": classes, "records": [r.__dict__ for r in results]}, indent=2) + "\n"
 
 
-def write_csv(path: Path, results: list[Prediction], classes: list[str]) -> None:
+def to_csv(results: list[Prediction], classes: list[str]) -> str:
     """One row per (record, model), plus one row per failed record with its error."""
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(
-            [
-                "record",
-                "model",
-                *(f"{c}_prob" for c in classes),
-                *(f"{c}_pred" for c in classes),
-                "missing_inputs",
-                "error",
-            ]
-        )
-        for r in results:
-            if r.error:
-                writer.writerow([r.record, "", *[""] * (2 * len(classes)), "", r.error])
-            for model, probs in r.probabilities.items():
-                writer.writerow(
-                    [
-                        r.record,
-                        model,
-                        *(probs[c] for c in classes),
-                        *(r.decisions[model][c] for c in classes),
-                        ";".join(r.missing_inputs),
-                        "",
-                    ]
-                )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    header = ["record", "model", *(f"{c}_prob" for c in classes), *(f"{c}_pred" for c in classes)]
+    writer.writerow([*header, "missing_inputs", "error"])
+    for r in results:
+        if r.error:
+            writer.writerow([r.record, "", *[""] * (2 * len(classes)), "", r.error])
+        for model, probs in r.probabilities.items():
+            cells = [*(probs[c] for c in classes), *(r.decisions[model][c] for c in classes)]
+            writer.writerow([r.record, model, *cells, ";".join(r.missing_inputs), ""])
+    return out.getvalue()
+
+
+def check_output(option: str, path: Path | None) -> None:
+    """An output file must be writable before any work is done."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise PipelineError(f"{option} {path}: is a folder; give a file name")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise PipelineError(f"{option} {path}: folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        raise PipelineError(f"{option} {path}: folder {folder} is not writable")
 
 
 def print_table(results: list[Prediction], classes: list[str]) -> None:
     for r in results:
         if r.error:
-            print(f"{r.record}: ERROR {r.error}")
-            continue
+            continue  # reported once, in the log
         for model, probs in r.probabilities.items():
             positive = [c for c in classes if r.decisions[model][c]]
             cells = "  ".join(f"{c} {probs[c]:.3f}" for c in classes)
             print(f"{r.record} [{model}] {cells}  -> {', '.join(positive) or 'none'}")
-        if r.missing_inputs:
-            print(f"{r.record}: missing metadata: {', '.join(r.missing_inputs)} (predicted without them)")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="ptbxl-predict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("records", nargs="+", help="WFDB record paths (with or without .hea) or folders")
     parser.add_argument("--models", type=Path, default=Path("models"), help="folder with fusion.pt (and branches)")
     parser.add_argument(
@@ -217,40 +198,46 @@ def main(argv: list[str] | None = None) -> int:
         default=Path("metrics/eval"),
         help="folder with the evaluate stage's <model>.json (validation-tuned thresholds)",
     )
-    parser.add_argument("--metadata", type=Path, help="CSV with columns record, age, sex, height, weight")
-    for col in METADATA_COLUMNS:
-        parser.add_argument(f"--{col}", type=float, help=f"{col} for every record (overrides the CSV)")
+    parser.add_argument(
+        "--metadata", type=Path, help="CSV with a record column (or PTB-XL's ptbxl_database.csv) and age, sex, ..."
+    )
+    for column in METADATA_COLUMNS:
+        parser.add_argument(f"--{column}", type=float, help=f"{column} ({UNITS[column]}) for every record")
     parser.add_argument("--all-branches", action="store_true", help="also report every branch model")
     parser.add_argument("--json", type=Path, help="write the predictions as JSON")
     parser.add_argument("--csv", type=Path, help="write the predictions as CSV")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
-        records = find_records(args.records)
-        if not records:
+        check_output("--json", args.json)
+        check_output("--csv", args.csv)
+        records, missing = find_records(args.records)
+        if not records and not missing:
             raise PipelineError(f"no WFDB record (.hea) found in {args.records}")
-        meta = read_metadata(args.metadata, records, {c: getattr(args, c) for c in METADATA_COLUMNS})
+        meta = metadata_for(records, args.metadata, {c: getattr(args, c) for c in METADATA_COLUMNS})
         start = time.perf_counter()
-        results, classes = predict_records(records, args.models, args.thresholds, meta, args.all_branches)
+        results, classes = [], []
+        if records:
+            results, classes = predict_records(records, args.models, args.thresholds, meta, args.all_branches)
         elapsed = time.perf_counter() - start
+        results += missing
+        if args.json:
+            write_text(args.json, to_json(results, classes))
+        if args.csv:
+            write_text(args.csv, to_csv(results, classes))
     except PipelineError as exc:
         log.error("%s", exc)
         return 2
-    if args.json:
-        write_json(args.json, results, classes)
-    if args.csv:
-        write_csv(args.csv, results, classes)
     if not (args.json or args.csv):
         print_table(results, classes)
+    for r in results:
+        if r.missing_inputs:
+            log.info("%s: no %s given; predicted without", r.record, ", ".join(r.missing_inputs))
     failed = [r for r in results if r.error]
-    log.info(
-        "%d record(s) predicted, %d failed, %.1f records/s",
-        len(results) - len(failed),
-        len(failed),
-        len(results) / elapsed if elapsed else float("inf"),
-    )
     for r in failed:
         log.error("record %s: %s", r.record, r.error)
+    rate = len(results) / elapsed if elapsed else float("inf")
+    log.info("%d record(s) predicted, %d failed, %.1f records/s", len(results) - len(failed), len(failed), rate)
     return 1 if failed else 0
 
 

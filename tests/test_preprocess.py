@@ -164,8 +164,8 @@ def test_missing_age_stays_missing_for_training_and_predict_alike(raw, tmp_path)
     """A blank age is missing (NaN, seen by the meta branch's indicator), PTB-XL's 300 means 90, in both paths."""
     import torch
 
+    from ptbxl_multimodal.data.metadata import metadata_for
     from ptbxl_multimodal.models.meta_mlp import MetaMLP
-    from ptbxl_multimodal.predict import read_metadata
 
     db = pd.read_csv(raw / "ptbxl_database.csv")
     db.loc[db["ecg_id"] == 1, "age"] = np.nan
@@ -179,7 +179,7 @@ def test_missing_age_stays_missing_for_training_and_predict_alike(raw, tmp_path)
     table = db.set_index("ecg_id").loc[[1, 2], ["age", "sex", "height", "weight"]]
     table.insert(0, "record", ["00001_lr", "00002_lr"])
     table.to_csv(tmp_path / "meta.csv", index=False)
-    for_predict = read_metadata(tmp_path / "meta.csv", [Path("new/00001_lr"), Path("new/00002_lr")], {})
+    for_predict = metadata_for([Path("new/00001_lr"), Path("new/00002_lr")], tmp_path / "meta.csv", {})
     np.testing.assert_array_equal(for_predict, np.stack([rows[1], rows[2]]))
 
     model = MetaMLP((4,), 2, hidden=[4], embedding_dim=4, dropout=0.0).eval()

@@ -11,12 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ptbxl_multimodal.data.metadata import AGE_MARK, COLUMNS
+from ptbxl_multimodal.data.metadata import COLUMNS, PLAUSIBLE, implausible
 from ptbxl_multimodal.errors import LabelError
 
 FILE_COLUMNS = ("filename_lr", "filename_hr")
-# Plausible ranges (inclusive); PTB-XL's age mark 300 (above 89) is allowed besides.
-PLAUSIBLE = {"age": (0.0, 120.0), "sex": (0.0, 1.0), "height": (40.0, 250.0), "weight": (2.0, 350.0)}
 MAX_LISTED = 25
 
 
@@ -79,14 +77,13 @@ def raise_problems(source: str, problems: list[str], advice: str) -> None:
 def implausible_values(db: pd.DataFrame) -> list[dict]:
     """Measurements outside their plausible range, as [{ecg_id, column, value}]; `db` indexed by ecg_id."""
     found = []
-    for column, (low, high) in PLAUSIBLE.items():
+    for column in PLAUSIBLE:
         values = _numeric(db[column])
-        bad = values.notna() & ((values < low) | (values > high))
-        if column == "age":
-            bad &= values != AGE_MARK
-        if column == "sex":
-            bad |= values.notna() & ~values.isin([0.0, 1.0])
-        found += [{"ecg_id": int(i), "column": column, "value": float(values[i])} for i in db.index[bad]]
+        found += [
+            {"ecg_id": int(i), "column": column, "value": float(v)}
+            for i, v in values.dropna().items()
+            if implausible(column, float(v))
+        ]
     return sorted(found, key=lambda f: (f["ecg_id"], f["column"]))
 
 
