@@ -13,6 +13,11 @@ class ProjectPaths:
     root: Path = Path(".")
 
     @property
+    def params_checked(self) -> Path:
+        """Written once params.yaml passed the whole-file check (its content never changes)."""
+        return self.root / "data" / "params.ok"
+
+    @property
     def raw(self) -> Path:
         """The verified PTB-XL tree."""
         return self.root / "data" / "raw"
@@ -76,6 +81,16 @@ class ProjectPaths:
     @property
     def plots(self) -> Path:
         return self.root / "metrics" / "plots"
+
+    @property
+    def plots_template(self) -> Path:
+        """The offline page `dvc plots show` fills (.dvc/config: plots.html_template)."""
+        return self.root / "metrics" / "offline_plots.html"
+
+    @property
+    def eval_detail(self) -> Path:
+        """Per-class test metrics and thresholds, one JSON per model (read by the report and predict)."""
+        return self.root / "metrics" / "detail"
 
     @property
     def predictions(self) -> Path:

@@ -195,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--thresholds",
         type=Path,
-        default=Path("metrics/eval"),
-        help="folder with the evaluate stage's <model>.json (validation-tuned thresholds)",
+        default=Path("metrics/detail"),
+        help="folder with the evaluate stage's detail <model>.json (validation-tuned thresholds)",
     )
     parser.add_argument(
         "--metadata", type=Path, help="CSV with a record column (or PTB-XL's ptbxl_database.csv) and age, sex, ..."

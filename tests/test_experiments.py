@@ -75,7 +75,7 @@ def test_metrics_diff_between_two_commits(project):
     git(project, "commit", "-qm", "run B: another seed")
     diff = json.loads(dvc(project, "metrics", "diff", "HEAD~1", "HEAD", "--json").stdout)
     for model in ("time", "freq", "spec", "meta", "fusion"):
-        assert "macro_auc" in diff[f"metrics/eval/{model}.json"], model
+        assert "auc" in diff[f"metrics/eval/{model}.json"], model
     params = json.loads(dvc(project, "params", "diff", "HEAD~1", "HEAD", "--json").stdout)
     seed = params["params.yaml"]["train.common.seed"]
     assert (seed["old"], seed["new"]) == (42, 7)

@@ -15,7 +15,7 @@ from ptbxl_multimodal.branches import BRANCH_NAMES, input_files
 from ptbxl_multimodal.data.loading import load_split
 from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.evaluation.report import write_report
-from ptbxl_multimodal.evaluation.scoring import confusion_rows, curve_rows, score
+from ptbxl_multimodal.evaluation.scoring import compact, confusion_rows, curve_rows, score
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.paths import ProjectPaths
@@ -63,7 +63,8 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
         )
 
     for name, r in results.items():
-        write_json(paths.eval_metrics / f"{name}.json", r)
+        write_json(paths.eval_metrics / f"{name}.json", compact(r, ckpts[name]["training"]["best_val_macro_auc"]))
+        write_json(paths.eval_detail / f"{name}.json", r)
     with atomic_path(paths.plots) as tmp:
         for i, c in enumerate(classes):
             roc, pr = curve_rows(test.y, probs_test, i)

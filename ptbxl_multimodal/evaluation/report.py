@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -46,8 +47,9 @@ def roc_figure(path: Path, y: np.ndarray, probs: dict[str, np.ndarray], classes:
         ax.set(title=c, xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1))
     for j in range(len(classes), rows * cols):
         axes[j // cols][j % cols].axis("off")
-    axes[0][0].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, title="model")
+    fig.tight_layout(rect=(0, 0, 1, 0.88 if rows == 1 else 0.94))
     fig.savefig(path, **PNG)
     plt.close(fig)
 
@@ -61,15 +63,18 @@ def confusion_figure(path: Path, results: dict[str, dict], classes: list[str]) -
             pc = results[m]["per_class"][name]
             grid = np.array([[pc["tn"], pc["fp"]], [pc["fn"], pc["tp"]]])
             ax = axes[r][c]
-            ax.imshow(grid, cmap="Blues")
-            for (a, b), v in np.ndenumerate(grid):
-                ax.text(b, a, str(v), ha="center", va="center", fontsize=8)
-            ax.set_xticks([0, 1], ["pred -", "pred +"], fontsize=6)
-            ax.set_yticks([0, 1], ["true -", "true +"], fontsize=6)
+            ax.imshow(grid, cmap="Blues", vmin=0)
+            for (a, b), v in np.ndenumerate(grid):  # white on dark cells, black on light ones
+                color = "white" if v > grid.max() / 2 else "black"
+                ax.text(b, a, str(v), ha="center", va="center", fontsize=10, color=color)
+            ax.set_xticks([0, 1], ["no", "yes"], fontsize=7)
+            ax.set_yticks([0, 1], ["no", "yes"], fontsize=7)
+            if r == len(models) - 1:
+                ax.set_xlabel("predicted", fontsize=8)
             if r == 0:
                 ax.set_title(name, fontsize=9)
             if c == 0:
-                ax.set_ylabel(m, fontsize=9)
+                ax.set_ylabel(f"{m}\nactual", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, **PNG)
     plt.close(fig)
@@ -82,10 +87,12 @@ def training_figure(path: Path, logs_dir: Path, models: list[str]) -> None:
         base = logs_dir / m / "plots" / "metrics"
         for ax, rel in ((loss_ax, "train/loss.tsv"), (auc_ax, "val/macro_auc.tsv")):
             if (base / rel).is_file():
-                d = pd.read_csv(base / rel, sep="\t")  # columns: step, <metric>
-                ax.plot(d["step"] + 1, d[d.columns[-1]], label=m)
-    loss_ax.set(title="training loss", xlabel="epoch")
+                d = pd.read_csv(base / rel, sep="\t")  # columns: step (= epoch, 1..N), <metric>
+                ax.plot(d["step"], d[d.columns[-1]], label=m)
+    loss_ax.set(title="training loss (on mixed-up batches when mixup > 0)", xlabel="epoch")
     auc_ax.set(title="validation macro AUC", xlabel="epoch")
+    for ax in (loss_ax, auc_ax):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     auc_ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, **PNG)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from dvclive import Live
 
@@ -22,3 +23,16 @@ def training_log(log_dir: Path) -> Iterator[Live | None]:
         live = Live(str(tmp), dvcyaml=False, save_dvc_exp=False, report=None)
         yield live
         live.end()
+
+
+def summarize_selected(live: Live, history: list[dict[str, Any]], best_epoch: int) -> None:
+    """Make the log's summary (metrics.json, what `dvc metrics` and `dvc exp show` compare) describe the epoch
+    whose weights were kept, not the last one trained."""
+    best = history[best_epoch - 1]
+    live.summary = {
+        "best_epoch": best_epoch,
+        "epochs_run": len(history),
+        "train": {"loss": best["train_loss"]},
+        "val": {"loss": best["val_loss"], "macro_auc": best["val_macro_auc"]},
+    }
+    live.step = best_epoch

@@ -260,6 +260,7 @@ def _scheduler(optimizer: torch.optim.Optimizer, settings: TrainSettings, steps_
 def _log_epoch(live: Any, record: dict[str, float]) -> None:
     if live is None:
         return
+    live.step = record["epoch"]  # steps are epochs, 1..N, in the logs and the plots
     live.log_metric("train/loss", record["train_loss"])
     for key in ("loss", "macro_auc", "precision", "recall", "f1"):
         live.log_metric(f"val/{key}", record[f"val_{key}"])

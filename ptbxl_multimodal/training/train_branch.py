@@ -15,7 +15,7 @@ from ptbxl_multimodal.data.loading import load_split, normalization_stats, read_
 from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.schema import raise_if
-from ptbxl_multimodal.training.live_log import training_log
+from ptbxl_multimodal.training.live_log import summarize_selected, training_log
 from ptbxl_multimodal.training.loop import fit
 from ptbxl_multimodal.training.settings import TrainSettings, parse_with_training
 
@@ -67,6 +67,7 @@ def train_branch(name: str, params: BranchParams, paths: ProjectPaths) -> Path:
         )
         if live is None:  # not rank 0: nothing to write
             return out
+        summarize_selected(live, result.history, result.best_epoch)
         training = {
             "settings": asdict(settings),
             "best_epoch": result.best_epoch,

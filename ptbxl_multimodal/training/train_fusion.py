@@ -16,7 +16,7 @@ from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.models.fusion import FusionModel
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.schema import raise_if, setting
-from ptbxl_multimodal.training.live_log import training_log
+from ptbxl_multimodal.training.live_log import summarize_selected, training_log
 from ptbxl_multimodal.training.loop import fit
 from ptbxl_multimodal.training.settings import TrainSettings, parse_with_training
 
@@ -115,6 +115,7 @@ def train_fusion(params: FusionParams, paths: ProjectPaths) -> Path:
         )
         if live is None:  # not rank 0: nothing to write
             return out
+        summarize_selected(live, result.history, result.best_epoch)
         training = {
             "settings": asdict(settings),
             "best_epoch": result.best_epoch,
