@@ -13,9 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_measured(code: str, poll: float = 0.05) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MB, summed over the process and its children)."""
+    """Wall seconds and peak resident memory (MB, summed over the process and its children) of a Python snippet."""
+    return run_command([sys.executable, "-c", code], ROOT, poll)
+
+
+def run_command(cmd: list[str], cwd: Path, poll: float = 0.05) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MB, whole process tree) of a command; raises if it fails."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ps = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
@@ -27,5 +32,5 @@ def run_measured(code: str, poll: float = 0.05) -> tuple[float, float]:
         time.sleep(poll)
     wall = time.perf_counter() - start
     if proc.returncode:
-        raise RuntimeError(f"benchmark step failed ({proc.returncode}): {code[:200]}")
+        raise RuntimeError(f"benchmark step failed ({proc.returncode}): {cmd} {proc.stderr.read()[-2000:]!r}")
     return wall, peak / 2**20

@@ -17,9 +17,17 @@ import pytest
 import yaml
 
 from helpers.project import dvc, env, git, make_project, set_params, stages_run
-from helpers.sample import SAMPLE, needs_sample
+from helpers.sample import ROOT, SAMPLE, needs_sample
 
 pytestmark = [needs_sample, pytest.mark.slow]
+
+
+def torch_has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 BRANCH_STAGES = {"train@time", "train@freq", "train@spec", "train@meta"}
 
 
@@ -163,10 +171,69 @@ def test_nan_loss_keeps_the_last_good_checkpoint(project):
 
 
 def test_bad_params_fail_before_any_work(project):
+    """check_params lists every problem of the file before any stage runs; a stage run alone checks its own."""
     set_params(project, {"train.common.lr": -1, "preprocess.bandpass.high": 80.0})
-    done = dvc(project, "repro", "-f", "-s", "preprocess", check=False)
-    assert done.returncode != 0
+    done = dvc(project, "repro", check=False)
+    assert done.returncode != 0 and stages_run(done.stdout) == {"check_params"}
     out = done.stdout + done.stderr
     assert "preprocess.bandpass: need 0 < low < high < fs/2 = 50 Hz" in out
     assert "train.common.lr = -1: must be a number > 0" in out
+    done = dvc(project, "repro", "-f", "-s", "preprocess", check=False)
+    assert done.returncode != 0 and "preprocess.bandpass: need 0 < low < high" in done.stdout + done.stderr
     git(project, "checkout", "--", "params.yaml")
+
+
+def test_a_misspelt_key_fails_fast_even_if_no_stage_reads_it(project):
+    """DVC's own hint for an unknown key, `+key=value`, used to run nothing with exit 0."""
+    done = dvc(project, "exp", "run", "-S", "+train.comon.epochs=2", check=False)
+    assert done.returncode != 0 and stages_run(done.stdout) == {"check_params"}
+    assert "train.comon: unknown key (did you mean 'common'?)" in done.stdout + done.stderr
+    git(project, "checkout", "--", "params.yaml")
+
+
+def readme_block(marker: str) -> list[str]:
+    """The commands of the README's bash block that follows `marker`, one per line, comments dropped."""
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index(marker) :].split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def shell(project, command):
+    identity = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    return subprocess.run(
+        ["bash", "-c", command], cwd=project, env={**env(), **identity}, capture_output=True, text=True
+    )
+
+
+def test_readme_compare_recipe(project):
+    outputs = []
+    for command in readme_block("tests/test_experiments.py::test_readme_compare_recipe"):
+        done = shell(project, command)
+        assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
+        outputs.append(done.stdout)
+    metrics_diff, params_diff = outputs[-2], outputs[-1]
+    assert "metrics/eval/fusion.json" in metrics_diff and "auc" in metrics_diff
+    assert "train.common.seed" in params_diff and "7" in params_diff
+
+
+@pytest.mark.skipif(torch_has_cuda(), reason="device=cuda is how this test makes a stage fail on a CPU machine")
+def test_a_failed_run_is_undone_as_the_readme_says(project):
+    """DVC removes a stage's outputs before running it; after a failure the README's two commands restore them."""
+    tracked = [
+        "models/time.pt",
+        "metrics/train/time/metrics.json",
+        "metrics/train/time/plots/metrics/val/macro_auc.tsv",
+    ]
+    before = {p: (project / p).read_bytes() for p in tracked}
+    done = dvc(project, "exp", "run", "-S", "train.common.device=cuda", check=False)
+    assert done.returncode != 0 and "no CUDA device is available" in done.stdout + done.stderr
+    assert not all((project / p).exists() for p in tracked)  # what the failure cost
+    for command in readme_block("tests/test_experiments.py::test_a_failed_run_is_undone_as_the_readme_says"):
+        assert shell(project, command).returncode == 0, command
+    assert {p: (project / p).read_bytes() for p in tracked} == before
+    assert stages_run(dvc(project, "repro").stdout) <= {"check_params"}  # it recorded the failed values

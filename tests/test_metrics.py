@@ -73,3 +73,42 @@ def test_vectorised_bootstrap_auc_equals_sklearn_per_resample():
     # one resample: the interval collapses onto that resample's macro AUC
     low, high = M.bootstrap_macro_auc(y, p, 1, seed=5)
     assert low == pytest.approx(expected) and high == pytest.approx(expected)
+
+
+def test_confusion_rows_are_one_2x2_per_class():
+    from ptbxl_multimodal.evaluation.scoring import confusion_rows
+
+    y = np.array([[1, 0], [0, 1], [1, 1]])
+    decision = np.array([[1, 1], [0, 0], [0, 1]])
+    rows = confusion_rows(y, decision, ["A", "B"])
+    assert rows[:3] == [
+        {"class": "A", "actual": "yes", "predicted": "yes"},
+        {"class": "A", "actual": "no", "predicted": "no"},
+        {"class": "A", "actual": "yes", "predicted": "no"},
+    ]
+    assert {r["class"] for r in rows} == {"A", "B"} and len(rows) == 6
+
+
+def test_compact_metrics_are_the_compared_figures():
+    from ptbxl_multimodal.evaluation.scoring import compact
+
+    full = {
+        "macro_auc": 0.9,
+        "macro_auc_ci95_low": 0.8,
+        "macro_auc_ci95_high": 0.95,
+        "fmax": 0.7,
+        "macro": {"f1": 0.6},
+        "subset_accuracy": 0.5,
+        "test_records": 65,
+        "per_class": {},
+    }
+    assert compact(full, 0.91) == {
+        "auc": 0.9,
+        "auc_lo": 0.8,
+        "auc_hi": 0.95,
+        "fmax": 0.7,
+        "f1": 0.6,
+        "subset_acc": 0.5,
+        "n_test": 65,
+        "val_auc": 0.91,
+    }

@@ -86,6 +86,14 @@ def test_plots_render(project):
     assert {r["model"] for r in roc} == set(MODELS)
 
 
+def test_plots_page_works_offline(project, tmp_path):
+    """The HTML `dvc plots show` writes carries the plotting libraries itself: nothing to fetch from a CDN."""
+    dvc(project, "plots", "show", "-o", str(tmp_path / "plots"))
+    page = (tmp_path / "plots/index.html").read_text()
+    assert "cdn.jsdelivr" not in page and "<script src=" not in page
+    assert "window.vegaEmbed" in page and page.count("vegaEmbed('#") >= 10
+
+
 def test_second_repro_does_nothing(project):
     done = dvc(project, "repro")
     assert stages_run(done.stdout) == set()

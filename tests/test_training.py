@@ -158,3 +158,37 @@ def test_relaunch_only_when_asked_and_not_already_distributed(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert distributed.relaunch(2, "stages.train", ["meta"]) is None  # already under torchrun
     assert distributed.shard(torch.arange(5), distributed.Context(1, 2, 1)).tolist() == [3, 4]
+
+
+def test_training_log_counts_epochs_from_one_and_summarises_the_kept_epoch(tmp_path):
+    """metrics.json (what dvc compares) must describe the weights kept, not the last epoch trained."""
+    import json
+
+    from dvclive import Live
+
+    from ptbxl_multimodal.training.live_log import summarize_selected
+    from ptbxl_multimodal.training.loop import _log_epoch
+
+    history = [
+        {
+            "epoch": e,
+            "train_loss": 1.0 / e,
+            "val_loss": 0.5 + 0.01 * e,
+            "val_macro_auc": auc,
+            "val_precision": 0.5,
+            "val_recall": 0.5,
+            "val_f1": 0.5,
+            "lr": 0.001,
+        }
+        for e, auc in ((1, 0.70), (2, 0.90), (3, 0.80))
+    ]
+    live = Live(str(tmp_path / "log"), dvcyaml=False, save_dvc_exp=False, report=None)
+    for record in history:
+        _log_epoch(live, record)
+    summarize_selected(live, history, best_epoch=2)
+    live.end()
+    summary = json.loads((tmp_path / "log/metrics.json").read_text())
+    assert summary["best_epoch"] == 2 and summary["epochs_run"] == 3
+    assert summary["val"]["macro_auc"] == 0.90 and summary["train"]["loss"] == 0.5
+    steps = (tmp_path / "log/plots/metrics/val/macro_auc.tsv").read_text().splitlines()[1:]
+    assert [int(line.split("\t")[0]) for line in steps] == [1, 2, 3]

@@ -1,0 +1,46 @@
+"""The suite's fast part still passes after params.yaml was changed the way the README does it.
+
+`dvc exp run -S ...` rewrites the workspace's params.yaml (without staging it); tests read the staged version,
+so a user's experiments cannot break them. Checked here on a copy of the project, with DVC's own -S code.
+"""
+
+import subprocess
+import sys
+
+import pytest
+from dvc.utils.hydra import apply_overrides
+
+from helpers.project import env, make_project
+from helpers.sample import SAMPLE, needs_sample
+
+pytestmark = [needs_sample, pytest.mark.slow]
+
+README_CHANGES = [
+    "download.source=../shared/ptbxl",
+    "fusion.branches=[time,meta]",
+    "train.common.seed=7",
+    "download.sampling_rate=500",
+    "train.common.epochs=50",
+]
+ONCE_BROKEN = [
+    "tests/test_params.py",
+    "tests/test_models.py",
+    "tests/test_overrides.py",
+    "tests/test_download.py::test_killed_download_resumes",
+]
+
+
+def test_fast_tests_pass_after_the_readme_changed_params(tmp_path):
+    project = make_project(tmp_path / "proj", str(SAMPLE))
+    apply_overrides(project / "params.yaml", README_CHANGES)
+    assert "fusion" in (project / "params.yaml").read_text()  # changed, and not staged
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", *ONCE_BROKEN],
+        cwd=project,
+        env={**env(), "PYTHONPATH": str(project), "PTBXL_SAMPLE": str(SAMPLE)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert " passed" in done.stdout.splitlines()[-1]
