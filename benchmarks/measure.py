@@ -1,13 +1,16 @@
-"""Run a Python snippet in a fresh process and measure its wall time and peak memory (whole process tree)."""
+"""Measure wall time and peak memory (whole process tree) of a command or a Python snippet in a fresh process,
+and make throw-away copies of the project for end-to-end runs."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import psutil
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,3 +37,16 @@ def run_command(cmd: list[str], cwd: Path, poll: float = 0.05) -> tuple[float, f
     if proc.returncode:
         raise RuntimeError(f"benchmark step failed ({proc.returncode}): {cmd} {proc.stderr.read()[-2000:]!r}")
     return wall, peak / 2**20
+
+
+def make_project(dest: Path, source: Path) -> Path:
+    """The tracked project files, as a fresh git repository, with download.source pointed at `source`."""
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for rel in files:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, dest / rel)
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["download"]["source"] = str(source.resolve())
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    return dest

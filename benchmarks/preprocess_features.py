@@ -78,6 +78,9 @@ def main() -> None:
             ("pipeline: 100 Hz, gzip", 100, "gzip"),
             ("pipeline: 100 Hz, lzf", 100, "lzf"),
         ):
+            if not (mirror / f"records{fs}").is_dir():
+                print(f"skipped ({label}): the mirror has no records{fs}/ (build it with --rates 100 500)")
+                continue
             out = tmp / f"out-{fs}-{comp}"
             wall, peak = run_measured(
                 PIPELINE.format(

@@ -2,9 +2,11 @@
 baseline, both measured in the same run (wall time and peak memory of the whole process tree).
 
     python benchmarks/repro_end_to_end.py [--mirror /tmp/ptbxl-full] [--cache-types copy hardlink]
+                                          [--dtypes float32 float16]
 
 Builds a throw-away copy of the project pointed at a full-size mirror (21,799 records, see mirror.py), runs
-`download` once (untimed), then for each DVC cache type times a forced `dvc repro` of the two data stages:
+`download` once (untimed), then for each DVC cache type and feature dtype (features.dtype) times a forced
+`dvc repro` of the two data stages:
 DVC's own work (hashing 43,600 raw files and 3.4 GB of outputs, moving the outputs into its cache) included.
 The function-level figure (the stages' code alone) is benchmarks/preprocess_features.py.
 """
@@ -21,21 +23,8 @@ from pathlib import Path
 import yaml
 from preprocess_features import BASELINE
 
-from measure import ROOT, run_command, run_measured
+from measure import make_project, run_command, run_measured
 from mirror import FULL_SIZE, build
-
-
-def make_project(dest: Path, mirror: Path) -> Path:
-    """The tracked project files, as a fresh git repository, pointed at the mirror."""
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    for rel in files:
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, dest / rel)
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["download"]["source"] = str(mirror.resolve())
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
-    return dest
 
 
 def dvc(project: Path, *args: str) -> tuple[float, float]:
@@ -52,6 +41,7 @@ def main() -> None:
         default=["copy", "hardlink"],
         help="DVC cache.type values to measure (copy is DVC's fallback on most file systems)",
     )
+    parser.add_argument("--dtypes", nargs="+", default=["float32"], help="features.dtype values to measure")
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ptbxl-e2e-"))
@@ -66,21 +56,28 @@ def main() -> None:
             rows.append(("baseline: record by record, no DVC", wall, peak))
             print(f"measured: {rows[-1]}", flush=True)
             shutil.rmtree(tmp / "base")
+        sizes = {}
         for cache_type in args.cache_types:
             subprocess.run([sys.executable, "-m", "dvc", "config", "cache.type", cache_type], cwd=project, check=True)
-            timings = [dvc(project, "repro", "--force", "--single-item", stage) for stage in ("preprocess", "features")]
-            wall, peak = sum(t[0] for t in timings), max(t[1] for t in timings)
-            rows.append((f"dvc repro preprocess features (cache.type {cache_type})", wall, peak))
-            print(f"measured: {rows[-1]}", flush=True)
-        outputs = sum(f.stat().st_size for f in (project / "data").rglob("*.h5")) / 2**20
+            for dtype in args.dtypes:
+                params = yaml.safe_load((project / "params.yaml").read_text())
+                params["features"]["dtype"] = dtype
+                (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+                stages = ("preprocess", "features")
+                timings = [dvc(project, "repro", "--force", "--single-item", stage) for stage in stages]
+                wall, peak = sum(t[0] for t in timings), max(t[1] for t in timings)
+                rows.append((f"dvc repro preprocess features (cache.type {cache_type}, {dtype} features)", wall, peak))
+                sizes[dtype] = sum(f.stat().st_size for f in (project / "data").rglob("*.h5")) / 2**20
+                print(f"measured: {rows[-1]}", flush=True)
         base = rows[0][1] if not args.skip_baseline else None
         raw_files = sum(1 for _ in (project / "data/raw").rglob("*"))
-        print(f"{args.records} records; outputs {outputs:,.0f} MB; raw tree {raw_files:,} files\n")
-        print(f"| {'run':<62} | wall s | peak MB | speed-up |")
-        print(f"|{'-' * 64}|-------:|--------:|---------:|")
+        outputs = ", ".join(f"{size:,.0f} MB with {dtype} features" for dtype, size in sizes.items())
+        print(f"{args.records} records; HDF5 outputs {outputs}; raw tree {raw_files:,} files\n")
+        print(f"| {'run':<78} | wall s | peak MB | speed-up |")
+        print(f"|{'-' * 80}|-------:|--------:|---------:|")
         for label, wall, peak in rows:
             ratio = f"{base / wall:.1f}x" if base else "-"
-            print(f"| {label:<62} | {wall:6.1f} | {peak:7.0f} | {ratio:>8} |")
+            print(f"| {label:<78} | {wall:6.1f} | {peak:7.0f} | {ratio:>8} |")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -18,9 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
-from measure import ROOT
+from measure import make_project
 from mirror import FULL_SIZE, build
 
 
@@ -40,15 +38,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ptbxl-noop-"))
     try:
         mirror = args.mirror or build(tmp / "mirror", args.records, (100,))
-        project = tmp / "project"
-        files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-        for rel in files:
-            (project / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, project / rel)
-        params = yaml.safe_load((project / "params.yaml").read_text())
-        params["download"]["source"] = str(mirror.resolve())
-        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+        project = make_project(tmp / "project", mirror)
         first = dvc(project, "repro", "split", "features")
         noop = [dvc(project, "repro", "split", "features") for _ in range(3)]
         status = [dvc(project, "status") for _ in range(3)]

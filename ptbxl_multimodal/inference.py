@@ -40,7 +40,7 @@ def signal_inputs(raw: np.ndarray, raw_fs: int, specs: dict[str, InputSpec]) -> 
         if key not in filtered:
             n = int(round(spec.duration_s * spec.filters.fs))
             filtered[key] = FilterChain(spec.filters)(resample(raw, raw_fs, spec.filters.fs)[..., :n])
-        out[name] = build(filtered[key], spec)
+        out[name] = build(filtered[key], spec).astype(spec.dtype).astype(np.float32)  # as stored for training
         if out[name].shape[1:] != spec.shape:
             raise ValueError(f"{name} input has shape {out[name].shape[1:]}, the model expects {spec.shape}")
     return out

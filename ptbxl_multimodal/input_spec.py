@@ -27,6 +27,7 @@ class InputSpec:
     fft: FFTSettings | None = None
     spectrogram: SpectrogramSettings | None = None
     quality: QualitySettings | None = None  # what preprocess counted as a usable signal
+    dtype: str = "float32"  # as stored: predict rounds its inputs the same way
 
     @classmethod
     def from_h5(cls, path: Path, dataset: str) -> InputSpec:
@@ -34,8 +35,9 @@ class InputSpec:
         with h5store.reader(path) as h5:
             attrs = {k: h5store.get_attr(h5, k) for k in h5.attrs}
             shape = tuple(h5[dataset].shape[1:])
+            dtype = h5[dataset].dtype.name
         if "fs" not in attrs:  # records.h5: metadata, not derived from the signal
-            return cls(shape)
+            return cls(shape, dtype=dtype)
         return cls(
             shape,
             int(attrs["source_fs"]),
@@ -44,6 +46,7 @@ class InputSpec:
             FFTSettings.from_attrs(attrs) if "fft" in attrs else None,
             SpectrogramSettings.from_attrs(attrs) if "spectrogram" in attrs else None,
             QualitySettings.from_attrs(attrs),
+            dtype,
         )
 
     def describe(self) -> str:
@@ -74,4 +77,5 @@ class InputSpec:
             FFTSettings(**d["fft"]) if d.get("fft") else None,
             SpectrogramSettings(**d["spectrogram"]) if d.get("spectrogram") else None,
             QualitySettings(**d["quality"]) if d.get("quality") else None,
+            d.get("dtype", "float32"),
         )

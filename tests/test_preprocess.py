@@ -240,3 +240,25 @@ def test_spectrogram_window_longer_than_the_signal_names_the_key(raw, tmp_path):
 def test_min_class_count_that_leaves_no_class_names_the_parameter(raw, tmp_path):
     with pytest.raises(LabelError, match=r"preprocess.min_class_count = 1000 leaves no class.*lower"):
         run(raw, tmp_path / "p", min_class_count=1000)
+
+
+def test_float16_features_are_rebuilt_identically_for_prediction(raw, tmp_path):
+    """Stored as float16, read as float32; predict rounds its rebuilt inputs the same way."""
+    from ptbxl_multimodal.data.loading import load_input
+
+    run(raw, tmp_path / "p")
+    featurize(
+        tmp_path / "p/signals.h5",
+        tmp_path / "f/fft.h5",
+        tmp_path / "f/spec.h5",
+        settings.features(workers=1, chunk_size=4, dtype="float16"),
+    )
+    spec = InputSpec.from_h5(tmp_path / "f/spec.h5", "spectrogram")
+    assert spec.dtype == "float16" and InputSpec.from_dict(spec.to_dict()) == spec
+    with h5py.File(tmp_path / "p/signals.h5") as sig:
+        ecg_id = sig["ecg_id"][:3]
+    stored = load_input(tmp_path / "f/spec.h5", "spectrogram", ecg_id, tmp_path / "p/records.h5")
+    assert stored.dtype == np.float32
+    x = np.stack([read_record(raw / f"records100/00000/{e:05d}_lr")[0] for e in ecg_id])
+    rebuilt = signal_inputs(x, 100, {"spec": spec})["spec"]
+    assert np.allclose(rebuilt, stored, atol=0.07)  # float16 steps at ~100 dB are 0.06 dB

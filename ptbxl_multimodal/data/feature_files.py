@@ -29,14 +29,15 @@ class FeatureSettings:
     workers: int = setting(ge=0)  # 0 = all cores
     chunk_size: int = setting(ge=1)
     compression: Literal["none", "gzip", "lzf"]
+    dtype: Literal["float32", "float16"]  # how the features are stored (read back as float32)
 
 
-def _featurize_chunk(job: tuple[str, int, int, float, FFTSettings, SpectrogramSettings]):
-    """Worker: read rows [start, stop) of the signals and return their FFT and spectrogram blocks."""
-    path, start, stop, fs, fft_settings, spec_settings = job
+def _featurize_chunk(job: tuple[str, int, int, float, FFTSettings, SpectrogramSettings, str]):
+    """Worker: read rows [start, stop) of the signals and return their FFT and spectrogram blocks (stored dtype)."""
+    path, start, stop, fs, fft_settings, spec_settings, dtype = job
     with h5store.reader(path) as h5:
         x = h5["signals"][start:stop]
-    return fft_magnitude(x, fs, fft_settings), spectrogram(x, fs, spec_settings)[2]
+    return fft_magnitude(x, fs, fft_settings).astype(dtype), spectrogram(x, fs, spec_settings)[2].astype(dtype)
 
 
 def featurize(signals_path: Path, fft_path: Path, spec_path: Path, params: FeatureSettings) -> None:
@@ -60,7 +61,8 @@ def featurize(signals_path: Path, fft_path: Path, spec_path: Path, params: Featu
     freqs_fft = fft_axis(n_samples, fs, fft_settings)
     freqs_spec, times_spec, probe = spectrogram(np.zeros((1, leads, n_samples), np.float32), fs, spec_settings)
     jobs = [
-        (str(signals_path), s, min(s + chunk_size, n), fs, fft_settings, spec_settings) for s in range(0, n, chunk_size)
+        (str(signals_path), s, min(s + chunk_size, n), fs, fft_settings, spec_settings, params.dtype)
+        for s in range(0, n, chunk_size)
     ]
     log.info(
         "features for %d records: FFT %d bins (0-%g Hz), spectrogram %d x %d",
@@ -76,8 +78,8 @@ def featurize(signals_path: Path, fft_path: Path, spec_path: Path, params: Featu
         h5store.writer(fft_tmp) as fft_h5,
         h5store.writer(spec_tmp) as spec_h5,
     ):
-        fft_ds = h5store.create_record_dataset(fft_h5, "fft", (leads, freqs_fft.size), np.float32, compression)
-        spec_ds = h5store.create_record_dataset(spec_h5, "spectrogram", probe.shape[1:], np.float32, compression)
+        fft_ds = h5store.create_record_dataset(fft_h5, "fft", (leads, freqs_fft.size), params.dtype, compression)
+        spec_ds = h5store.create_record_dataset(spec_h5, "spectrogram", probe.shape[1:], params.dtype, compression)
         with ChunkPool(params.workers, len(jobs)) as pool, tqdm(total=n, desc="features", unit="rec") as bar:
             for fft_block, spec_block in pool.imap(_featurize_chunk, jobs):
                 h5store.append(fft_ds, fft_block)

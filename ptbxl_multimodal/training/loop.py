@@ -12,7 +12,7 @@ import logging
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,15 @@ class FitResult:
     best_val_macro_auc: float
     epochs_run: int
     history: list[dict[str, float]] = field(default_factory=list)
+
+    def record(self, settings: TrainSettings) -> dict[str, Any]:
+        """What a checkpoint keeps about its training: the settings and the selected epoch."""
+        return {
+            "settings": asdict(settings),
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epochs_run,
+            "best_val_macro_auc": self.best_val_macro_auc,
+        }
 
 
 def resolve_device(name: str) -> torch.device:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +68,7 @@ def train_branch(name: str, params: BranchParams, paths: ProjectPaths) -> Path:
         if live is None:  # not rank 0: nothing to write
             return out
         summarize_selected(live, result.history, result.best_epoch)
-        training = {
-            "settings": asdict(settings),
-            "best_epoch": result.best_epoch,
-            "epochs_run": result.epochs_run,
-            "best_val_macro_auc": result.best_val_macro_auc,
-            "train_records": len(train.y),
-        }
+        training = {**result.record(settings), "train_records": len(train.y)}
         ckpt = checkpoints.branch_checkpoint(
             name, model, params.architecture, labels.classes, labels.task, InputSpec.from_h5(*files[name]), training
         )

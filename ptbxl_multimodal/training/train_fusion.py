@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -116,13 +116,7 @@ def train_fusion(params: FusionParams, paths: ProjectPaths) -> Path:
         if live is None:  # not rank 0: nothing to write
             return out
         summarize_selected(live, result.history, result.best_epoch)
-        training = {
-            "settings": asdict(settings),
-            "best_epoch": result.best_epoch,
-            "epochs_run": result.epochs_run,
-            "best_val_macro_auc": result.best_val_macro_auc,
-            "branches": names,
-        }
+        training = {**result.record(settings), "branches": names}
         checkpoints.save(
             checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first["task"], training), out
         )
