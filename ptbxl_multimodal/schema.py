@@ -102,15 +102,16 @@ def check_value(path: str, value: Any, tp: Any, rules: Rules, errors: list[str])
     if not ok:
         errors.append(f"{path} = {value!r}: expected {describe(tp, rules)}")
         return None
+    given = value  # as the user wrote it, for messages
     if tp is float:
         value = float(value)
         if not math.isfinite(value):
-            errors.append(f"{path} = {value!r}: must be a finite number ({describe(tp, rules)})")
+            errors.append(f"{path} = {given!r}: must be a finite number ({describe(tp, rules)})")
             return None
     if tp in (int, float):
         low_ok = (rules.ge is None or value >= rules.ge) and (rules.gt is None or value > rules.gt)
         if not low_ok or (rules.le is not None and value > rules.le):
-            errors.append(f"{path} = {value!r}: must be {describe(tp, rules)}")
+            errors.append(f"{path} = {given!r}: must be {describe(tp, rules)}")
             return None
     if tp is str and rules.nonempty and not value:
         errors.append(f"{path}: must not be empty")

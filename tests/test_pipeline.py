@@ -13,6 +13,7 @@ from helpers.sample import SAMPLE, needs_sample
 pytestmark = [needs_sample, pytest.mark.slow]
 MODELS = ("time", "freq", "spec", "meta", "fusion")
 ALL_STAGES = {
+    "check_params",
     "download",
     "preprocess",
     "features",
@@ -23,6 +24,7 @@ ALL_STAGES = {
     "train@meta",
     "fusion",
     "evaluate",
+    "plots_template",
 }
 
 
@@ -139,7 +141,7 @@ def test_data_stages_over_http(serve, tmp_path):
     server = serve(SAMPLE.parent)
     proj = make_project(tmp_path / "proj", server.url + SAMPLE.name + "/")
     done = dvc(proj, "repro", "features", "split")
-    assert stages_run(done.stdout) == {"download", "preprocess", "features", "split"}
+    assert stages_run(done.stdout) == {"check_params", "download", "preprocess", "features", "split"}
     with h5py.File(proj / "data/processed/signals.h5") as h5:
         assert h5["signals"].shape == (491, 12, 1000)
     assert any(r.endswith("records100/00000/00001_lr.dat") for r in server.requests)
