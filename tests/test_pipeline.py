@@ -129,11 +129,12 @@ def test_checkpoints_are_self_contained(project):
     import torch
 
     ckpt = torch.load(project / "models/time.pt", weights_only=True)
-    assert ckpt["input_spec"]["fs"] == 100 and ckpt["input_spec"]["bandpass"] == [0.5, 45.0]
+    spec = ckpt["input_spec"]["filters"]
+    assert spec["fs"] == 100 and (spec["bandpass"]["low"], spec["bandpass"]["high"]) == (0.5, 45.0)
     assert ckpt["classes"] == ["CD", "HYP", "MI", "NORM", "STTC"]
     fusion = torch.load(project / "models/fusion.pt", weights_only=True)
     assert set(fusion["branches"]) == {"time", "freq", "spec", "meta"}
-    assert fusion["branches"]["spec"]["input_spec"]["spectrogram_nperseg"] == 64
+    assert fusion["branches"]["spec"]["input_spec"]["spectrogram"]["nperseg"] == 64
 
 
 def test_data_stages_over_http(serve, tmp_path):

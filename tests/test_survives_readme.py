@@ -10,7 +10,7 @@ import sys
 import pytest
 from dvc.utils.hydra import apply_overrides
 
-from helpers.project import env, make_project
+from helpers.project import committed_params_text, env, git, make_project
 from helpers.sample import SAMPLE, needs_sample
 
 pytestmark = [needs_sample, pytest.mark.slow]
@@ -32,6 +32,8 @@ ONCE_BROKEN = [
 
 def test_fast_tests_pass_after_the_readme_changed_params(tmp_path):
     project = make_project(tmp_path / "proj", str(SAMPLE))
+    (project / "params.yaml").write_text(committed_params_text())  # the project's own defaults, committed
+    git(project, "commit", "-qam", "defaults")
     apply_overrides(project / "params.yaml", README_CHANGES)
     assert "fusion" in (project / "params.yaml").read_text()  # changed, and not staged
     done = subprocess.run(
