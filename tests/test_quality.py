@@ -13,7 +13,7 @@ from helpers.sample import SAMPLE, needs_sample
 from ptbxl_multimodal.data.processed_files import preprocess
 from ptbxl_multimodal.data.records import read_record
 from ptbxl_multimodal.errors import RecordError
-from ptbxl_multimodal.signal.quality import QualitySettings, quality_problems
+from ptbxl_multimodal.signal.quality import QualitySettings, longest_constant_runs, quality_problems
 
 CHECKS = QualitySettings(action="skip", min_amplitude_mv=0.05, max_flat_seconds=1.0, max_clipped_fraction=0.05)
 
@@ -32,6 +32,12 @@ def test_flat_dropout_and_clipped_leads_are_named(ecg_like):
     clipped = x.copy()
     clipped[7] = np.clip(clipped[7] * 4, -0.5, 0.5)  # an amplifier at its rails
     assert len(problems(clipped)) == 1 and problems(clipped)[0].startswith("lead V2 is clipped (")
+
+
+def test_longest_constant_runs_per_lead():
+    x = np.array([[1, 1, 2, 2, 2, 3], [5, 5, 5, 5, 5, 5], [1, 2, 3, 4, 5, 6], [0, 1, 1, 0, 0, 0]], float)
+    assert longest_constant_runs(x).tolist() == [3, 6, 1, 3]
+    assert longest_constant_runs(np.zeros((2, 1))).tolist() == [1, 1]
 
 
 @needs_sample

@@ -34,25 +34,30 @@ class QualitySettings:
         return cls(**attrs["quality"]) if "quality" in attrs else None
 
 
-def _longest_constant_run(lead: np.ndarray) -> int:
-    """Length of the longest run of identical consecutive samples."""
-    edges = np.flatnonzero(np.diff(lead) != 0)
-    bounds = np.concatenate(([-1], edges, [lead.size - 1]))
-    return int(np.diff(bounds).max())
+def longest_constant_runs(x: np.ndarray) -> np.ndarray:
+    """Per row of x (leads, T): the length of its longest run of identical consecutive samples (all leads at once)."""
+    n_leads, n = x.shape
+    change = np.ones((n_leads, n + 1), dtype=bool)  # a run boundary before sample 0 and after sample T-1
+    change[:, 1:-1] = x[:, 1:] != x[:, :-1]
+    cols = np.nonzero(change)[1]  # row-major: each row's boundaries 0 .. T in order
+    runs = np.diff(cols, prepend=0)  # negative where a new row starts
+    return np.maximum.reduceat(np.maximum(runs, 0), np.flatnonzero(cols == 0))
 
 
 def quality_problems(x: np.ndarray, fs: float, settings: QualitySettings, leads: tuple[str, ...]) -> list[str]:
     """What makes a record (12, T) in mV unusable, one phrase per problem (empty: usable)."""
     problems = []
     span = np.ptp(x, axis=1)
-    for name, lead, amplitude in zip(leads, x, span):
+    flat_s = longest_constant_runs(x) / fs
+    at_top = np.count_nonzero(x == x.max(axis=1, keepdims=True), axis=1)
+    at_bottom = np.count_nonzero(x == x.min(axis=1, keepdims=True), axis=1)
+    at_rail = np.maximum(at_top, at_bottom) / x.shape[1]
+    for name, amplitude, run, clipped in zip(leads, span, flat_s, at_rail):
         if amplitude < settings.min_amplitude_mv:
             problems.append(f"lead {name} is flat (spans {amplitude:.3f} mV)")
             continue
-        run = _longest_constant_run(lead) / fs
         if run > settings.max_flat_seconds:
             problems.append(f"lead {name} is constant for {run:.1f} s (a dropout)")
-        at_rail = max(np.count_nonzero(lead == lead.max()), np.count_nonzero(lead == lead.min())) / lead.size
-        if at_rail > settings.max_clipped_fraction:
-            problems.append(f"lead {name} is clipped ({at_rail:.0%} of samples at its extreme)")
+        if clipped > settings.max_clipped_fraction:
+            problems.append(f"lead {name} is clipped ({clipped:.0%} of samples at its extreme)")
     return problems
