@@ -37,6 +37,7 @@ class Branch:
     from_signal: (
         Callable[[np.ndarray, InputSpec], np.ndarray] | None
     )  # filtered (n, 12, T) -> input; None: not a signal view
+    mixable: bool = True  # False: mixup takes this input whole from the dominant partner (see training.loop.mix)
 
     def input_path(self, paths: ProjectPaths) -> Path:
         return getattr(paths, self.input_file)
@@ -61,10 +62,17 @@ BRANCHES: dict[str, Branch] = {
         Branch("time", "signals", "signals", (0, 2), TimeCNN, TimeCNNConfig, lambda x, spec: x),
         Branch("freq", "fft", "fft", (0,), FreqTransformer, FreqTransformerConfig, _fft),
         Branch("spec", "spectrogram", "spectrogram", (0, 3), SpecCNN, SpecCNNConfig, _spectrogram),
-        Branch("meta", "records", "metadata", (0,), MetaMLP, MetaMLPConfig, None),
+        # Metadata has missing values (NaN): blending would make a value missing whenever either partner's is
+        # (tests/test_training.py: a third missing becomes over half), so it is never blended.
+        Branch("meta", "records", "metadata", (0,), MetaMLP, MetaMLPConfig, None, mixable=False),
     )
 }
 BRANCH_NAMES: tuple[str, ...] = tuple(BRANCHES)
+
+
+def unmixed(names: list[str] | tuple[str, ...]) -> frozenset[str]:
+    """Which of the named branches' inputs mixup must not blend."""
+    return frozenset(n for n in names if not BRANCHES[n].mixable)
 
 
 def input_files(paths: ProjectPaths, names: list[str] | tuple[str, ...] = BRANCH_NAMES) -> dict[str, tuple[Path, str]]:

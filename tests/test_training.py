@@ -122,6 +122,43 @@ def test_mixup_trains_on_blends_of_two_training_rows():
     assert len(set(lams)) == 1  # one mixing weight for the whole batch
 
 
+def test_mix_takes_unmixed_inputs_whole_from_the_dominant_partner():
+    a, b = (
+        {"x": torch.tensor([[1.0]]), "meta": torch.tensor([[60.0, np.nan]])},
+        {
+            "x": torch.tensor([[5.0]]),
+            "meta": torch.tensor([[np.nan, 170.0]]),
+        },
+    )
+    for lam, expected in ((0.75, a["meta"]), (0.25, b["meta"])):
+        batch, _ = mix(a, torch.ones(1, 1), b, torch.zeros(1, 1), lam, unmixed={"meta"})
+        assert torch.equal(batch["meta"].nan_to_num(-1), expected.nan_to_num(-1))
+        assert batch["x"].item() == pytest.approx(lam * 1 + (1 - lam) * 5)
+
+
+def test_mixup_never_adds_missing_metadata():
+    """Blending a NaN with a number gives NaN: mixed metadata used to lose values (missing height 64% -> 87%)."""
+    x, y = toy_data(n=64)
+    meta = np.random.default_rng(1).normal(size=(64, 6)).astype(np.float32)
+    meta[::3, 2] = np.nan  # a third of the rows lack column 2
+    inputs = {"meta": torch.from_numpy(meta)}
+    seen = []
+
+    def forward(net, b):
+        if net.training:
+            seen.append(b["meta"].clone())
+        return net(b["meta"].nan_to_num())
+
+    for unmixed, expect_more_missing in (((), True), ({"meta"}, False)):
+        seen.clear()
+        fit(nn.Linear(6, 2), forward, (inputs, y), (inputs, y), settings(epochs=3, mixup=0.4), unmixed=unmixed)
+        rows = torch.cat(seen).numpy()
+        share = np.isnan(rows[:, 2]).mean()
+        assert (share > 0.45) == expect_more_missing  # a third missing in the data; ~5/9 once blended
+        if not expect_more_missing:  # every row a training row, as it is
+            assert all(any(np.array_equal(r, d, equal_nan=True) for d in meta) for r in rows)
+
+
 def test_fit_selects_the_best_epoch_and_is_deterministic():
     x, y = toy_data()
     runs = []

@@ -11,7 +11,7 @@ import copy
 import logging
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -111,9 +111,18 @@ def mixup_partners(
     return lam, batch_idx[torch.randperm(len(batch_idx), generator=generator)]
 
 
-def mix(a: Batch, a_target: torch.Tensor, b: Batch, b_target: torch.Tensor, lam: float) -> tuple[Batch, torch.Tensor]:
-    """lam * a + (1 - lam) * b for every input and for the (soft) targets alike."""
-    return ({k: lam * v + (1.0 - lam) * b[k] for k, v in a.items()}, lam * a_target + (1.0 - lam) * b_target)
+def mix(
+    a: Batch,
+    a_target: torch.Tensor,
+    b: Batch,
+    b_target: torch.Tensor,
+    lam: float,
+    unmixed: Collection[str] = (),
+) -> tuple[Batch, torch.Tensor]:
+    """lam * a + (1 - lam) * b for the inputs and the (soft) targets alike; inputs named in `unmixed` are
+    taken whole from the dominant partner (a if lam >= 0.5), never blended."""
+    inputs = {k: (v if lam >= 0.5 else b[k]) if k in unmixed else lam * v + (1.0 - lam) * b[k] for k, v in a.items()}
+    return inputs, lam * a_target + (1.0 - lam) * b_target
 
 
 @torch.no_grad()
@@ -139,11 +148,13 @@ def fit(
     live: Any = None,
     name: str = "model",
     param_groups: list[dict] | None = None,
+    unmixed: Collection[str] = (),
 ) -> FitResult:
     """Train `model` and return the best weights; `forward(net, batch)` maps a batch dict to logits.
 
     Selection and early stopping use validation macro AUC; `live` (dvclive.Live) receives per-epoch
-    training loss and validation loss, macro AUC, and precision/recall/F1 at threshold 0.5.
+    training loss and validation loss, macro AUC, and precision/recall/F1 at threshold 0.5. Mixup leaves the
+    inputs named in `unmixed` unblended (see `mix`).
     Under torchrun, every rank draws the same global batch and trains on its shard; the shard's loss
     is scaled so that DDP's gradient average equals the single-process gradient of the whole batch.
     """
@@ -188,7 +199,8 @@ def fit(
             if settings.mixup > 0:
                 lam, partners = mixup_partners(batch_idx, settings.mixup, mix_rng, generator)
                 pidx = distributed.shard(partners, ctx)
-                batch, target = mix(batch, target, _take(x_train, pidx, device), y_train_t[pidx].to(device), lam)
+                partner, partner_target = _take(x_train, pidx, device), y_train_t[pidx].to(device)
+                batch, target = mix(batch, target, partner, partner_target, lam, unmixed)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 summed = loss_sum(forward(net, batch).float(), target)
             loss = summed * ctx.world / (len(batch_idx) * n_classes)
