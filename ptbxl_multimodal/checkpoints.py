@@ -2,7 +2,8 @@
 
 A branch checkpoint holds the architecture, the input shape, the class names, the normalisation
 statistics (as buffers in the weights) and the input specification (`InputSpec.to_dict`). The fusion
-checkpoint embeds its branches' checkpoints.
+checkpoint embeds its branches' checkpoints (and, for the stacked fusion with bagged test-time logits, their
+cross-fitting checkpoints).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.models.base import BranchModel
 from ptbxl_multimodal.models.fusion import FusionHead, FusionModel
+from ptbxl_multimodal.models.stacked import BaggedBranch, StackedFusion
 
 FORMAT = "ptbxl-multimodal/2"  # 2: typed input spec and architecture settings
 
@@ -69,6 +71,29 @@ def fusion_checkpoint(
     }
 
 
+def stacked_checkpoint(
+    branch_ckpts: dict[str, dict],
+    fold_ckpts: dict[str, list[dict]] | None,
+    stack: dict,
+    classes: list[str],
+    task: str,
+    training: dict,
+) -> dict[str, Any]:
+    """The checkpoint dict of the stacked fusion: its branches (with `fold_ckpts`, the cross-fitting models
+    whose mean logits replace each branch's), the per-class weights and intercepts, and why they were chosen."""
+    return {
+        "format": FORMAT,
+        "kind": "fusion",
+        "branches": branch_ckpts,
+        "fold_branches": fold_ckpts,
+        "head": {"method": "stack", "test_logits": "bagged" if fold_ckpts else "full"},
+        "stack": stack,
+        "classes": list(classes),
+        "task": task,
+        "training": training,
+    }
+
+
 def save(ckpt: dict[str, Any], path: str | Path) -> None:
     """Write atomically (a killed run never leaves a truncated checkpoint)."""
     with atomic_path(path) as tmp:
@@ -109,14 +134,27 @@ def fusion_head(head_config: dict, n_classes: int) -> FusionHead:
     )
 
 
-def fusion_from_checkpoint(ckpt: dict[str, Any]) -> FusionModel:
+def stacked_from_checkpoint(ckpt: dict[str, Any]) -> StackedFusion:
+    """Rebuild the stacked fusion (full branches, or their bagged cross-fitting models), in eval mode."""
+    folds = ckpt.get("fold_branches")
+    branches = {
+        name: BaggedBranch([branch_from_checkpoint(f) for f in folds[name]]) if folds else branch_from_checkpoint(b)
+        for name, b in ckpt["branches"].items()
+    }
+    stack = ckpt["stack"]
+    return StackedFusion(branches, torch.tensor(stack["weights"]), torch.tensor(stack["intercept"])).eval()
+
+
+def fusion_from_checkpoint(ckpt: dict[str, Any]) -> FusionModel | StackedFusion:
     """Rebuild the fusion model with its branches, in eval mode."""
+    if ckpt["head"]["method"] == "stack":
+        return stacked_from_checkpoint(ckpt)
     branches = {name: branch_from_checkpoint(b) for name, b in ckpt["branches"].items()}
     model = FusionModel(branches, fusion_head(ckpt["head"], len(ckpt["classes"])))
     model.head.load_state_dict(ckpt["head_state_dict"])
     return model.eval()
 
 
-def model_from_checkpoint(ckpt: dict[str, Any]) -> BranchModel | FusionModel:
+def model_from_checkpoint(ckpt: dict[str, Any]) -> BranchModel | FusionModel | StackedFusion:
     """Either kind of model."""
     return fusion_from_checkpoint(ckpt) if ckpt["kind"] == "fusion" else branch_from_checkpoint(ckpt)

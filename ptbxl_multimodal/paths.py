@@ -68,6 +68,14 @@ class ProjectPaths:
         """The checkpoint of a branch or of the fusion model."""
         return self.models / f"{name}.pt"
 
+    def fold_models(self, name: str) -> Path:
+        """A branch's K cross-fitting checkpoints (fold0.pt ...), each trained without one group."""
+        return self.models / "folds" / name
+
+    def oof(self, name: str) -> Path:
+        """A branch's out-of-fold logits on the training split (what the stacked fusion is fitted on)."""
+        return self.root / "data" / "oof" / f"{name}.h5"
+
     @property
     def train_logs(self) -> Path:
         """dvclive logs, one folder per model."""
@@ -77,6 +85,11 @@ class ProjectPaths:
     def eval_metrics(self) -> Path:
         """Test metrics, one JSON per model."""
         return self.root / "metrics" / "eval"
+
+    @property
+    def eval_vs_best(self) -> Path:
+        """Fusion minus the validation-best branch in test macro AUC (paired bootstrap), a metrics row."""
+        return self.eval_metrics / "fusion_vs_best.json"
 
     @property
     def plots(self) -> Path:

@@ -1,4 +1,4 @@
-"""Stage `fusion`: train a fusion head over the trained branches' embeddings (branches frozen by default)."""
+"""Stage `fusion`: combine the branches: the stacked fusion on cross-fitted logits, or an embedding head."""
 
 import sys
 
@@ -7,10 +7,14 @@ from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.schema import read_params
 from ptbxl_multimodal.training import distributed
 from ptbxl_multimodal.training.train_fusion import load_fusion_params, train_fusion
+from ptbxl_multimodal.training.train_stack import train_stack
 
 
 def main() -> None:
     params = load_fusion_params(read_params())
+    if params.settings.method == "stack":  # fitted by scipy in one process, no gradient training
+        train_stack(params, ProjectPaths())
+        return
     code = distributed.relaunch(params.training.nproc, "stages.fusion", [])
     if code is not None:  # this process only launched the data-parallel workers
         sys.exit(code)

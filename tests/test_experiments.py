@@ -29,6 +29,8 @@ def torch_has_cuda() -> bool:
 
 
 BRANCH_STAGES = {"train@time", "train@freq", "train@spec", "train@meta"}
+CROSSFIT_STAGES = {"crossfit@time", "crossfit@freq", "crossfit@spec", "crossfit@meta"}
+SIGNAL_VIEWS = {"train@time", "train@freq", "train@spec", "crossfit@time", "crossfit@freq", "crossfit@spec"}
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +48,15 @@ def project(tmp_path_factory):
         ({"download.workers": 4}, {"download"}),
         (
             {"preprocess.baseline.enabled": True},  # records.h5 is unchanged: split and train@meta do not rerun
-            {"preprocess", "features", "train@time", "train@freq", "train@spec", "fusion", "evaluate"},
+            {"preprocess", "features", *SIGNAL_VIEWS, "fusion", "evaluate"},
         ),
-        ({"features.spectrogram.noverlap": 32}, {"features", "train@spec", "fusion", "evaluate"}),
+        ({"features.spectrogram.noverlap": 32}, {"features", "train@spec", "crossfit@spec", "fusion", "evaluate"}),
         (
             {"split.train_folds": [1, 2, 3, 4, 5, 6, 7], "split.val_folds": [8, 9]},
-            {"split", *BRANCH_STAGES, "fusion", "evaluate"},
+            {"split", *BRANCH_STAGES, *CROSSFIT_STAGES, "fusion", "evaluate"},
         ),
-        ({"train.spec.dropout": 0.3}, {"train@spec", "fusion", "evaluate"}),
+        ({"train.spec.dropout": 0.3}, {"train@spec", "crossfit@spec", "fusion", "evaluate"}),
+        ({"fusion.folds": 3}, {*CROSSFIT_STAGES, "fusion", "evaluate"}),
         ({"fusion.method": "gated"}, {"fusion", "evaluate"}),
         ({"evaluate.bootstrap": 10}, {"evaluate"}),
     ],
@@ -79,7 +82,8 @@ def test_metrics_diff_between_two_commits(project):
     git(project, "add", "-A")
     git(project, "commit", "-qm", "run A", "--allow-empty")
     set_params(project, {"train.common.seed": 7})
-    assert stages_run(dvc(project, "repro").stdout) == {"check_params", *BRANCH_STAGES, "fusion", "evaluate"}
+    expected = {"check_params", *BRANCH_STAGES, *CROSSFIT_STAGES, "fusion", "evaluate"}
+    assert stages_run(dvc(project, "repro").stdout) == expected
     git(project, "add", "-A")
     git(project, "commit", "-qm", "run B: another seed")
     diff = json.loads(dvc(project, "metrics", "diff", "HEAD~1", "HEAD", "--json").stdout)
@@ -112,6 +116,19 @@ def test_queued_experiments(project):
     dvc(project, "queue", "stop", check=False)
     assert "Success" in status, status
     assert "queued-seed" in dvc(project, "exp", "show").stdout
+
+
+def test_cv_summary_of_two_experiments(project, tmp_path):
+    """scripts/cv.py reads real experiments from `dvc exp show --json` (here the two run above)."""
+    command = [sys.executable, str(ROOT / "scripts/cv.py"), "summary", "seeds", "--names", "ablation", "queued-seed"]
+    done = subprocess.run(
+        [*command, "--markdown", str(tmp_path / "cv.md")], cwd=project, env=env(), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "over 2 runs | per run (ablation, queued-seed)" in done.stdout and "| fusion |" in done.stdout
+    assert (tmp_path / "cv.md").read_text() == done.stdout
+    done = subprocess.run(command[:4], cwd=project, env=env(), capture_output=True, text=True)  # no cv-seed-* yet
+    assert done.returncode == 1 and "found 0 finished experiment(s)" in done.stderr and "Traceback" not in done.stderr
 
 
 def _run_killed(project: Path, stage: str, watch: Path, sig: int) -> None:

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from ptbxl_multimodal.evaluation import metrics as M
 
@@ -58,21 +59,50 @@ def test_bootstrap_interval_contains_the_estimate_and_repeats():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, (200, 3))
     p = np.clip(y * 0.3 + rng.random((200, 3)) * 0.7, 0, 1)
-    low, high = M.bootstrap_macro_auc(y, p, 200, seed=1)
+
+    def interval(n, seed):
+        return M.percentile_interval(M.resampled_aucs(y, p, M.bootstrap_indices(y, n, seed)).mean(axis=1))
+
+    low, high = interval(200, 1)
     assert low < M.macro_auc(y, p) < high
-    assert (low, high) == M.bootstrap_macro_auc(y, p, 200, seed=1)
-    assert np.isnan(M.bootstrap_macro_auc(y, p, 0, 1)[0])
+    assert (low, high) == interval(200, 1)
+    assert np.isnan(interval(0, 1)[0])
 
 
 def test_vectorised_bootstrap_auc_equals_sklearn_per_resample():
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, (40, 2))
     p = np.round(rng.random((40, 2)), 1)  # many ties
-    idx = np.random.default_rng(5).integers(0, 40, (1, 40))[0]
-    expected = M.macro_auc(y[idx], p[idx])
-    # one resample: the interval collapses onto that resample's macro AUC
-    low, high = M.bootstrap_macro_auc(y, p, 1, seed=5)
-    assert low == pytest.approx(expected) and high == pytest.approx(expected)
+    idx = M.bootstrap_indices(y, 5, seed=5)
+    expected = [[roc_auc_score(y[i, c], p[i, c]) for c in range(2)] for i in idx]
+    assert M.resampled_aucs(y, p, idx) == pytest.approx(np.array(expected))
+
+
+def test_paired_bootstrap_by_hand():
+    y = np.array([[1], [0], [1], [0]])
+    a = np.array([[0.9], [0.1], [0.8], [0.2]])  # perfect: AUC 1 on any resample
+    b = np.array([[0.5], [0.5], [0.3], [0.6]])
+    idx = np.array([[0, 1, 2, 3], [0, 0, 1, 3]])
+    # b, whole split: positives 0.5, 0.3 against negatives 0.5, 0.6 -> one tie of four pairs = 0.125
+    # b, second resample: positives 0.5, 0.5 against 0.5, 0.6 -> two ties of four pairs = 0.25
+    assert M.resampled_aucs(y, b, idx)[:, 0].tolist() == [0.125, 0.25]
+    d = M.paired_difference(1.0, 0.125, M.resampled_aucs(y, a, idx)[:, 0], M.resampled_aucs(y, b, idx)[:, 0])
+    assert d["diff"] == 0.875 and d["share_le_0"] == 0.0
+    assert (d["ci95_low"], d["ci95_high"]) == pytest.approx((0.75 + 0.125 * 0.025, 0.75 + 0.125 * 0.975))
+    assert M.paired_difference(0.5, 0.5, np.array([0.1, 0.2]), np.array([0.2, 0.2]))["share_le_0"] == 1.0
+
+
+def test_resamples_missing_a_class_are_redrawn():
+    y = np.zeros((20, 3), dtype=int)
+    y[7, 0] = 1  # one positive: plain resampling leaves it out of about a third of the resamples
+    y[:10, 1] = 1
+    # class 2 has no positive at all: it cannot be scored, so it is left out rather than redrawn for
+    idx = M.bootstrap_indices(y, 500, seed=0)
+    counts = y[idx].sum(axis=1)
+    assert (counts[:, :2] > 0).all() and (counts[:, :2] < 20).all()
+    assert len({tuple(r) for r in idx}) == 500  # still random resamples
+    assert M.resampled_aucs(y, np.random.default_rng(0).random((20, 3)), idx).shape == (500, 2)
+    assert M.scoreable(y).tolist() == [True, True, False]
 
 
 def test_confusion_rows_are_one_2x2_per_class():
@@ -90,7 +120,7 @@ def test_confusion_rows_are_one_2x2_per_class():
 
 
 def test_compact_metrics_are_the_compared_figures():
-    from ptbxl_multimodal.evaluation.scoring import compact
+    from ptbxl_multimodal.evaluation.scoring import compact, compact_difference
 
     full = {
         "macro_auc": 0.9,
@@ -112,3 +142,15 @@ def test_compact_metrics_are_the_compared_figures():
         "n_test": 65,
         "val_auc": 0.91,
     }
+    vs_best = {"diff": 0.02, "ci95_low": -0.01, "ci95_high": 0.05, "share_le_0": 0.2}
+    assert compact_difference(vs_best, 65) == {"auc": 0.02, "auc_lo": -0.01, "auc_hi": 0.05, "p_le0": 0.2, "n_test": 65}
+
+
+def test_accuracy_beside_balanced_and_majority_accuracy():
+    y = np.zeros((50, 1), dtype=int)
+    y[:1] = 1  # a rare class: 2% prevalence
+    never = M.binary_scores(y, np.zeros_like(y))  # always "no": 98% accurate, and useless
+    assert never["accuracy"][0] == 0.98 and never["majority_accuracy"][0] == 0.98
+    assert never["balanced_accuracy"][0] == 0.5
+    found = M.binary_scores(y, y)
+    assert found["balanced_accuracy"][0] == 1.0 and found["majority_accuracy"][0] == 0.98

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import h5py
 import pytest
@@ -22,6 +23,10 @@ ALL_STAGES = {
     "train@freq",
     "train@spec",
     "train@meta",
+    "crossfit@time",
+    "crossfit@freq",
+    "crossfit@spec",
+    "crossfit@meta",
     "fusion",
     "evaluate",
     "plots_template",
@@ -69,11 +74,64 @@ def test_metrics_cover_every_model_with_the_promised_keys(project):
         assert set(r["per_class"]) == {"CD", "HYP", "MI", "NORM", "STTC"}
         for key in ("fmax", "subset_accuracy"):
             assert 0 <= r[key] <= 1
-        assert set(r["macro"]) == {"precision", "recall", "f1", "accuracy"}
+        assert set(r["macro"]) == {"precision", "recall", "f1", "accuracy", "balanced_accuracy"}
+        assert {"balanced_accuracy", "majority_accuracy"} <= set(r["per_class"]["HYP"])
+        assert r["classes_in_macro_auc"] == 5
+    fusion = json.loads((project / "metrics/detail/fusion.json").read_text())
+    assert set(fusion["fusion_minus"]) == {"time", "freq", "spec", "meta"}
+    best = fusion["validation_best_branch"]
+    vs_best = json.loads((project / "metrics/eval/fusion_vs_best.json").read_text())
+    assert vs_best["auc"] == round(fusion["fusion_minus"][best]["macro_auc"]["diff"], 4)
+    assert vs_best["auc_lo"] <= vs_best["auc"] <= vs_best["auc_hi"] and 0 <= vs_best["p_le0"] <= 1
+    assert set(fusion["fusion_minus"][best]["per_class_auc"]) == {"CD", "HYP", "MI", "NORM", "STTC"}
     shown = dvc(project, "metrics", "show").stdout
-    for m in MODELS:
+    for m in (*MODELS, "fusion_vs_best"):
         assert f"metrics/eval/{m}.json" in shown
-    assert "auc_lo" in shown and "fmax" in shown and max(map(len, shown.splitlines())) <= 120
+    assert "auc_lo" in shown and "p_le0" in shown and max(map(len, shown.splitlines())) <= 120
+
+
+def test_out_of_fold_logits_come_from_models_that_never_saw_the_record(project):
+    """Each training record's out-of-fold logit is the prediction of the one fold model trained without its
+    group; with the test's fusion.folds = 2 the groups are strat_folds 1-4 and 5-8."""
+    import numpy as np
+    import torch
+
+    from ptbxl_multimodal.branches import input_files
+    from ptbxl_multimodal.checkpoints import branch_from_checkpoint, load
+    from ptbxl_multimodal.data.loading import load_split
+    from ptbxl_multimodal.paths import ProjectPaths
+    from ptbxl_multimodal.training.crossfit import read_oof
+
+    paths = ProjectPaths(project)
+    split = json.loads(paths.split.read_text())
+    for name in ("time", "meta"):
+        ecg_id, groups, logits, _ = read_oof(paths.oof(name))
+        assert ecg_id.tolist() == split["train"] and np.isfinite(logits).all()
+        with h5py.File(paths.records) as h5:
+            folds = h5["strat_fold"][...][np.searchsorted(h5["ecg_id"][...], ecg_id)]
+        assert {(int(f), int(g)) for f, g in zip(folds, groups)} == {(f, (f - 1) // 4) for f in range(1, 9)}
+        data = load_split(input_files(paths, [name]), split["train"], paths.records)
+        for g in np.unique(groups):
+            ckpt = load(paths.fold_models(name) / f"fold{g}.pt")
+            assert ckpt["training"]["held_out_group"] == g
+            assert ckpt["training"]["train_records"] == int((groups != g).sum())  # every other group, no more
+            with torch.no_grad():
+                own = branch_from_checkpoint(ckpt)(torch.from_numpy(data.inputs[name][groups == g])).numpy()
+            assert np.allclose(own, logits[groups == g], atol=1e-5)
+
+
+def test_evaluate_refuses_models_trained_on_other_classes(project, tmp_path):
+    from ptbxl_multimodal.errors import StageError
+    from ptbxl_multimodal.evaluation.evaluate import EvaluateSettings, evaluate
+    from ptbxl_multimodal.paths import ProjectPaths
+
+    copy = tmp_path / "copy"
+    for rel in ("data", "models", "metrics"):
+        shutil.copytree(project / rel, copy / rel)
+    with h5py.File(copy / "data/processed/records.h5", "r+") as h5:
+        h5["labels"].attrs["classes"] = json.dumps(["CD", "HYP", "MI", "NORM", "OTHER"])
+    with pytest.raises(StageError, match=r"models/time.pt predicts .*'STTC'.* but .*records.h5 has .*'OTHER'"):
+        evaluate(EvaluateSettings(bootstrap=10, seed=0, batch_size=64), ProjectPaths(copy))
 
 
 def test_plots_render(project):
@@ -83,7 +141,7 @@ def test_plots_render(project):
     for c in ("CD", "HYP", "MI", "NORM", "STTC"):
         assert {f"metrics/plots/roc/{c}.json", f"metrics/plots/precision_recall/{c}.json"} <= names
     assert {f"metrics/plots/confusion/{m}.json" for m in MODELS} <= names
-    assert "metrics/train/fusion/plots/metrics/val/macro_auc.tsv" in names
+    assert "metrics/train/time/plots/metrics/val/macro_auc.tsv" in names
     roc = json.loads((project / "metrics/plots/roc/NORM.json").read_text())
     assert {r["model"] for r in roc} == set(MODELS)
 

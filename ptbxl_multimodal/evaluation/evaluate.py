@@ -12,10 +12,18 @@ import numpy as np
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES, input_files
-from ptbxl_multimodal.data.loading import load_split
+from ptbxl_multimodal.data.loading import load_split, read_labels
 from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.evaluation.metrics import bootstrap_indices
 from ptbxl_multimodal.evaluation.report import write_report
-from ptbxl_multimodal.evaluation.scoring import compact, confusion_rows, curve_rows, score
+from ptbxl_multimodal.evaluation.scoring import (
+    compact,
+    compact_difference,
+    confusion_rows,
+    curve_rows,
+    paired_differences,
+    score,
+)
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.paths import ProjectPaths
@@ -35,22 +43,26 @@ class EvaluateSettings:
 
 
 def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]:
-    """Score every branch and the fusion model on the test split (thresholds from validation); return the
-    metrics per model after writing them with the plot data, the predictions and the run report."""
+    """Score every branch and the fusion model on the test split (thresholds from validation; the same bootstrap
+    resamples for every model); return the metrics per model after writing them with the paired differences,
+    the plot data, the predictions and the run report."""
     ckpts = {name: checkpoints.load(paths.model(name)) for name in MODELS}
-    classes = ckpts["fusion"]["classes"]
+    classes = read_labels(paths.records).classes
+    for name, ckpt in ckpts.items():
+        if ckpt["classes"] != classes:
+            raise StageError(
+                f"{paths.model(name)} predicts {ckpt['classes']}, but {paths.records} has {classes}; the model is "
+                "older than the data: rerun `dvc repro`"
+            )
     split = json.loads(paths.split.read_text())
     files = input_files(paths)
     val, test = load_split(files, split["val"], paths.records), load_split(files, split["test"], paths.records)
-    probs_val, probs_test, results = {}, {}, {}
+    resamples = bootstrap_indices(test.y, settings.bootstrap, settings.seed)
+    probs_val, probs_test, results, boots = {}, {}, {}, {}
     for name, ckpt in ckpts.items():
-        if ckpt["classes"] != classes:
-            raise StageError(f"{paths.model(name)} predicts {ckpt['classes']}, fusion {classes}; rerun `dvc repro`")
         predictor = Predictor(ckpt, settings.batch_size)
         probs_val[name], probs_test[name] = predictor(val.inputs), predictor(test.inputs)
-        results[name] = score(
-            test.y, probs_test[name], val.y, probs_val[name], classes, settings.bootstrap, settings.seed
-        )
+        results[name], boots[name] = score(test.y, probs_test[name], val.y, probs_val[name], classes, resamples)
         r = results[name]
         log.info(
             "%-6s test macro AUC %.4f [%.4f, %.4f]  Fmax %.4f  F1 %.4f",
@@ -61,10 +73,23 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             r["fmax"],
             r["macro"]["f1"],
         )
+    best = validation_best_branch(ckpts["fusion"])
+    results["fusion"]["validation_best_branch"] = best
+    results["fusion"]["fusion_minus"] = paired_differences("fusion", results, boots, classes, test.y)
+    vs_best = results["fusion"]["fusion_minus"][best]["macro_auc"]
+    log.info(
+        "fusion minus %s (best branch on validation): %+.4f [%+.4f, %+.4f], not better in %.1f%% of resamples",
+        best,
+        vs_best["diff"],
+        vs_best["ci95_low"],
+        vs_best["ci95_high"],
+        100 * vs_best["share_le_0"],
+    )
 
     for name, r in results.items():
         write_json(paths.eval_metrics / f"{name}.json", compact(r, ckpts[name]["training"]["best_val_macro_auc"]))
         write_json(paths.eval_detail / f"{name}.json", r)
+    write_json(paths.eval_vs_best, compact_difference(vs_best, len(test.y)))
     with atomic_path(paths.plots) as tmp:
         for i, c in enumerate(classes):
             roc, pr = curve_rows(test.y, probs_test, i)
@@ -88,6 +113,12 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             settings.bootstrap,
         )
     return results
+
+
+def validation_best_branch(fusion_ckpt: dict) -> str:
+    """The fusion model's branch with the highest validation macro AUC (kept epoch): the one fusion must beat."""
+    branches = fusion_ckpt["branches"]
+    return max(branches, key=lambda n: branches[n]["training"]["best_val_macro_auc"])
 
 
 def _dump(path: Path, rows: list[dict]) -> None:

@@ -14,36 +14,67 @@ def score(
     y_val: np.ndarray,
     p_val: np.ndarray,
     classes: list[str],
-    n_bootstrap: int,
-    seed: int,
-) -> dict:
-    """All test metrics of one model; decision thresholds come from the validation split only."""
+    resamples: np.ndarray,
+) -> tuple[dict, np.ndarray]:
+    """All test metrics of one model, and its AUC per bootstrap resample and scoreable class (for paired
+    comparisons); decision thresholds come from the validation split only. `resamples` (R, n) are shared by
+    every model (metrics.bootstrap_indices)."""
     thresholds = M.tune_thresholds(y_val, p_val)
     decision = p_test >= thresholds
     per = M.binary_scores(y_test, decision)
     aucs = M.per_class_auc(y_test, p_test)
-    low, high = M.bootstrap_macro_auc(y_test, p_test, n_bootstrap, seed)
+    boot = M.resampled_aucs(y_test, p_test, resamples)
+    low, high = M.percentile_interval(boot.mean(axis=1) if boot.shape[1] else np.zeros(0))
     f_max, f_max_t = M.fmax(y_test, p_test)
-    return {
+    result = {
         "macro_auc": M.macro_auc(y_test, p_test),
         "macro_auc_ci95_low": low,
         "macro_auc_ci95_high": high,
+        "classes_in_macro_auc": int(M.scoreable(y_test).sum()),
         "fmax": f_max,
         "fmax_threshold": f_max_t,
         "subset_accuracy": M.subset_accuracy(y_test, decision),
-        "macro": {k: float(np.mean(per[k])) for k in ("precision", "recall", "f1", "accuracy")},
+        "macro": {k: float(np.mean(per[k])) for k in ("precision", "recall", "f1", "accuracy", "balanced_accuracy")},
         "per_class": {
             c: {
                 "auc": _num(aucs[i]),
                 "threshold": float(thresholds[i]),
                 "support": int(y_test[:, i].sum()),
-                **{k: float(per[k][i]) for k in ("precision", "recall", "f1", "accuracy")},
+                **{k: float(per[k][i]) for k in PER_CLASS_RATES},
                 **{k: int(per[k][i]) for k in ("tp", "fp", "fn", "tn")},
             }
             for i, c in enumerate(classes)
         },
         "test_records": int(y_test.shape[0]),
     }
+    return result, boot
+
+
+PER_CLASS_RATES = ("precision", "recall", "f1", "accuracy", "balanced_accuracy", "majority_accuracy")
+
+
+def paired_differences(
+    name: str, results: dict[str, dict], boots: dict[str, np.ndarray], classes: list[str], y_test: np.ndarray
+) -> dict[str, dict]:
+    """Model `name` minus every other model in test macro AUC and per class, on the same resamples."""
+    cols = [c for c, ok in zip(classes, M.scoreable(y_test)) if ok]
+    out = {}
+    for other in results:
+        if other == name:
+            continue
+        a, b = boots[name], boots[other]
+        out[other] = {
+            "macro_auc": M.paired_difference(
+                results[name]["macro_auc"], results[other]["macro_auc"], a.mean(axis=1), b.mean(axis=1)
+            ),
+            "per_class_auc": {
+                c: M.paired_difference(
+                    results[name]["per_class"][c]["auc"], results[other]["per_class"][c]["auc"], a[:, j], b[:, j]
+                )
+                for j, c in enumerate(cols)
+            },
+        }
+    return out
 
 
 def compact(result: dict, val_auc: float) -> dict:
@@ -51,18 +82,39 @@ def compact(result: dict, val_auc: float) -> dict:
     test macro AUC and its 95% bootstrap interval, Fmax, macro F1 and subset accuracy at the validation-tuned
     thresholds, the test size, and the validation macro AUC of the kept epoch (the selection criterion).
 
-    Per-class figures, thresholds and confusion counts stay in the detail file (see `score`).
+    Figures are rounded to 4 decimals (a tenth of what a bootstrap interval on the sample can resolve); per-class
+    figures, thresholds, confusion counts, every paired difference and full precision stay in the detail file.
     """
-    return {
-        "auc": result["macro_auc"],
-        "auc_lo": result["macro_auc_ci95_low"],
-        "auc_hi": result["macro_auc_ci95_high"],
-        "fmax": result["fmax"],
-        "f1": result["macro"]["f1"],
-        "subset_acc": result["subset_accuracy"],
-        "n_test": result["test_records"],
-        "val_auc": val_auc,
-    }
+    return _rounded(
+        {
+            "auc": result["macro_auc"],
+            "auc_lo": result["macro_auc_ci95_low"],
+            "auc_hi": result["macro_auc_ci95_high"],
+            "fmax": result["fmax"],
+            "f1": result["macro"]["f1"],
+            "subset_acc": result["subset_accuracy"],
+            "n_test": result["test_records"],
+            "val_auc": val_auc,
+        }
+    )
+
+
+def compact_difference(difference: dict, n_test: int) -> dict:
+    """A paired difference as one more row of `dvc metrics show` with the same columns: `auc` is the difference
+    in test macro AUC, `auc_lo`..`auc_hi` its 95% interval, `p_le0` the share of resamples where it is <= 0."""
+    return _rounded(
+        {
+            "auc": difference["diff"],
+            "auc_lo": difference["ci95_low"],
+            "auc_hi": difference["ci95_high"],
+            "p_le0": difference["share_le_0"],
+            "n_test": n_test,
+        }
+    )
+
+
+def _rounded(figures: dict) -> dict:
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}
 
 
 def _num(x: float) -> float | None:

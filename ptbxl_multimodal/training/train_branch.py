@@ -10,13 +10,14 @@ from typing import Any
 import torch
 
 from ptbxl_multimodal import checkpoints
-from ptbxl_multimodal.branches import BRANCHES, input_files
-from ptbxl_multimodal.data.loading import load_split, normalization_stats, read_labels
+from ptbxl_multimodal.branches import BRANCHES, input_files, unmixed
+from ptbxl_multimodal.data.loading import SplitData, load_split, normalization_stats, read_labels
 from ptbxl_multimodal.input_spec import InputSpec
+from ptbxl_multimodal.models.base import BranchModel
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.schema import raise_if
 from ptbxl_multimodal.training.live_log import summarize_selected, training_log
-from ptbxl_multimodal.training.loop import fit
+from ptbxl_multimodal.training.loop import FitResult, fit
 from ptbxl_multimodal.training.settings import TrainSettings, parse_with_training
 
 
@@ -42,33 +43,42 @@ def load_branch_params(raw: dict[str, Any], name: str) -> BranchParams:
     return params
 
 
+def fit_branch(
+    name: str, params: BranchParams, train: SplitData, val: SplitData, n_classes: int, live: Any = None
+) -> tuple[BranchModel, FitResult]:
+    """A fresh branch model fitted on `train` (normalisation from `train` only), selected on `val`."""
+    branch, settings = BRANCHES[name], params.training
+    torch.manual_seed(settings.seed)  # weight initialisation
+    model = branch.build(train.inputs[name].shape[1:], n_classes, params.architecture)
+    mean, std = normalization_stats(train.inputs[name], branch.norm_axes)
+    model.set_normalization(torch.from_numpy(mean), torch.from_numpy(std))
+    as_batch = lambda d: {"x": torch.from_numpy(d.inputs[name])}  # noqa: E731
+    result = fit(
+        model,
+        lambda net, b: net(b["x"]),
+        (as_batch(train), train.y),
+        (as_batch(val), val.y),
+        settings,
+        live,
+        name=name,
+        unmixed={"x"} if unmixed([name]) else (),
+    )
+    return model, result
+
+
 def train_branch(name: str, params: BranchParams, paths: ProjectPaths) -> Path:
     """Train branch `name`; write its checkpoint and training log (rank 0 only); return the checkpoint path."""
-    branch, settings = BRANCHES[name], params.training
     split = json.loads(paths.split.read_text())
     files = input_files(paths, [name])
     train, val = (load_split(files, split[s], paths.records) for s in ("train", "val"))
     labels = read_labels(paths.records)
-    torch.manual_seed(settings.seed)  # weight initialisation
-    model = branch.build(train.inputs[name].shape[1:], len(labels.classes), params.architecture)
-    mean, std = normalization_stats(train.inputs[name], branch.norm_axes)
-    model.set_normalization(torch.from_numpy(mean), torch.from_numpy(std))
-    as_batch = lambda d: {"x": torch.from_numpy(d.inputs[name])}  # noqa: E731
     out = paths.model(name)
     with training_log(paths.train_logs / name) as live:
-        result = fit(
-            model,
-            lambda net, b: net(b["x"]),
-            (as_batch(train), train.y),
-            (as_batch(val), val.y),
-            settings,
-            live,
-            name=name,
-        )
+        model, result = fit_branch(name, params, train, val, len(labels.classes), live)
         if live is None:  # not rank 0: nothing to write
             return out
         summarize_selected(live, result.history, result.best_epoch)
-        training = {**result.record(settings), "train_records": len(train.y)}
+        training = {**result.record(params.training), "train_records": len(train.y)}
         ckpt = checkpoints.branch_checkpoint(
             name, model, params.architecture, labels.classes, labels.task, InputSpec.from_h5(*files[name]), training
         )

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import torch
 
 from ptbxl_multimodal import checkpoints
-from ptbxl_multimodal.branches import BRANCH_NAMES, input_files
+from ptbxl_multimodal.branches import BRANCH_NAMES, input_files, unmixed
 from ptbxl_multimodal.data.loading import SplitData, load_split
 from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.models.fusion import FusionModel
@@ -25,10 +25,12 @@ BranchName = Literal[BRANCH_NAMES]
 
 @dataclass(frozen=True)
 class FusionSettings:
-    """params.yaml `fusion` (without the training keys it may override): which branches, and the head."""
+    """params.yaml `fusion` (without the training keys it may override): which branches, and how they are fused."""
 
     branches: list[BranchName] = setting(nonempty=True)
-    method: Literal["concat", "gated", "attention"]
+    method: Literal["stack", "concat", "gated", "attention"]  # stack: weights on cross-fitted logits
+    folds: int = setting(ge=2)  # cross-fitting groups of the training split (stack)
+    test_logits: Literal["full", "bagged"]  # stack at test time: the train@ models, or the mean of the fold models
     hidden: int = setting(ge=1)
     dropout: float = setting(ge=0, le=0.95)
     branch_dropout: float = setting(ge=0, le=0.9)  # probability of hiding a whole branch embedding in training
@@ -72,7 +74,8 @@ def load_branches(names: list[str], paths: ProjectPaths) -> dict[str, dict]:
 
 
 def train_fusion(params: FusionParams, paths: ProjectPaths) -> Path:
-    """Train the fusion head on the training split, select on validation, write the fusion checkpoint."""
+    """Train an embedding fusion head (concat, gated, attention) on the training split, select on validation,
+    write the fusion checkpoint."""
     p, settings = params.settings, params.training
     names = list(p.branches)
     ckpts = load_branches(names, paths)
@@ -112,6 +115,7 @@ def train_fusion(params: FusionParams, paths: ProjectPaths) -> Path:
             live,
             name="fusion",
             param_groups=groups,
+            unmixed=unmixed(names),
         )
         if live is None:  # not rank 0: nothing to write
             return out

@@ -1,0 +1,75 @@
+"""Cross-validation rotations and their summary: folds, the corrected resampled t-test, the tables."""
+
+import importlib.util
+import math
+
+import numpy as np
+import pytest
+
+from helpers.sample import ROOT
+from ptbxl_multimodal.evaluation.cv_summary import Run, corrected_t_test, rotation, summarize, to_markdown
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("cv_script", ROOT / "scripts/cv.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rotations_cover_every_fold_once_as_test_and_once_as_validation():
+    rotations = [rotation(k) for k in range(1, 11)]
+    assert rotation(10) == {
+        "split.train_folds": [2, 3, 4, 5, 6, 7, 8, 9],
+        "split.val_folds": [1],
+        "split.test_folds": [10],
+    }
+    assert sorted(r["split.test_folds"][0] for r in rotations) == list(range(1, 11))
+    assert sorted(r["split.val_folds"][0] for r in rotations) == list(range(1, 11))
+    for r in rotations:
+        assert len(set(r["split.train_folds"]) | set(r["split.val_folds"]) | set(r["split.test_folds"])) == 10
+
+
+def test_corrected_t_test_by_hand():
+    d = np.array([0.01, 0.03, -0.01, 0.05])  # mean 0.02, sample variance 0.000667
+    t, p = corrected_t_test(d, test_train_ratio=1 / 8)
+    expected = 0.02 / math.sqrt((1 / 4 + 1 / 8) * np.var(d, ddof=1))
+    assert t == pytest.approx(expected) and t == pytest.approx(1.2649, abs=1e-4)
+    assert p == pytest.approx(0.2954, abs=1e-3)  # two-sided, 3 degrees of freedom
+    naive = 0.02 / math.sqrt(np.var(d, ddof=1) / 4)
+    assert t < naive  # the correction widens the interval: runs share most of their training data
+
+
+def test_summary_picks_each_runs_validation_best_branch():
+    runs = [
+        Run(
+            "a",
+            {"time": 0.85, "meta": 0.70, "fusion": 0.88},
+            {"time": 0.90, "meta": 0.75, "fusion": 0.9},
+            ["time", "meta"],
+        ),
+        Run(
+            "b",
+            {"time": 0.80, "meta": 0.82, "fusion": 0.81},
+            {"time": 0.70, "meta": 0.80, "fusion": 0.8},
+            ["time", "meta"],
+        ),
+    ]
+    s = summarize(runs, 1 / 8)
+    assert s["models"]["time"]["mean"] == pytest.approx(0.825) and s["models"]["time"]["sd"] == pytest.approx(
+        0.0354, abs=1e-4
+    )
+    f = s["fusion_minus_best"]
+    assert f["best_branch"] == ["time", "meta"]  # by validation, not by test (b's best on test is meta too)
+    assert f["differences"] == pytest.approx([0.03, -0.01]) and f["wins"] == 1 and f["mean"] == pytest.approx(0.01)
+    table = to_markdown(s)
+    assert "| time | 0.825 ± 0.035 | 0.850, 0.800 |" in table and "1 of 2" in table
+
+
+def test_queue_commands_name_each_experiment():
+    cv = load_script()
+    (rot,) = cv.queue_commands("rotations", [3], ["download.source=/data"])
+    assert rot[:6] == ["dvc", "exp", "run", "--queue", "-n", "cv-rot-3"]
+    assert "split.test_folds=[3]" in rot and "split.val_folds=[4]" in rot and "download.source=/data" in rot
+    seeds = cv.queue_commands("seeds", [1, 2], [])
+    assert [c[5] for c in seeds] == ["cv-seed-1", "cv-seed-2"] and "train.common.seed=2" in seeds[1]
