@@ -1,0 +1,123 @@
+"""Cross-validation and seed sweeps as DVC experiments: queue them, then summarise what they measured.
+
+    python scripts/cv.py queue rotations [--folds 1 2 ... 10] [-S key=value ...]   # test fold k, val k+1
+    python scripts/cv.py queue seeds --seeds 42 1 2 [-S key=value ...]              # the standard split
+    dvc queue start -j 1          # then wait for `dvc queue status`
+    python scripts/cv.py summary rotations [--markdown results.md]                  # or: summary seeds
+
+Experiments are named cv-rot-<k> and cv-seed-<s>; `summary` reads them from `dvc exp show --json` and prints,
+per model, the mean and sd of test macro AUC, and fusion minus each run's validation-best branch with the
+corrected resampled t-test (ptbxl_multimodal.evaluation.cv_summary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from ptbxl_multimodal.branches import BRANCH_NAMES
+from ptbxl_multimodal.evaluation.cv_summary import FOLDS, Run, rotation, summarize, to_markdown
+
+PREFIX = {"rotations": "cv-rot-", "seeds": "cv-seed-"}
+MODELS = (*BRANCH_NAMES, "fusion")
+
+
+def queue_commands(kind: str, values: list[int], extra: list[str]) -> list[list[str]]:
+    """The `dvc exp run --queue` command of each experiment (extra: more -S overrides for all of them)."""
+    commands = []
+    for v in values:
+        if kind == "rotations":
+            sets = [f"{key}={json.dumps(folds, separators=(',', ':'))}" for key, folds in rotation(v).items()]
+        else:
+            sets = [f"train.common.seed={v}"]
+        command = ["dvc", "exp", "run", "--queue", "-n", f"{PREFIX[kind]}{v}"]
+        for s in [*sets, *extra]:
+            command += ["-S", s]
+        commands.append(command)
+    return commands
+
+
+def experiments(shown: list[dict]) -> Iterator[tuple[str, dict]]:
+    """(name, data) of every experiment in `dvc exp show --json` output."""
+    for entry in shown:
+        for group in entry.get("experiments") or []:
+            for rev in group.get("revs", []):
+                if rev.get("data") and not rev.get("error"):
+                    yield rev.get("name") or rev["rev"][:7], rev["data"]
+
+
+def to_run(name: str, data: dict) -> Run | None:
+    """A Run from one experiment's metrics and params (None if it has no evaluation metrics)."""
+    metrics = data.get("metrics", {})
+    figures = {m: (metrics.get(f"metrics/eval/{m}.json") or {}).get("data") for m in MODELS}
+    if not all(figures.values()):
+        return None
+    params = data["params"]["params.yaml"]["data"]
+    return Run(
+        name,
+        {m: f["auc"] for m, f in figures.items()},
+        {m: f["val_auc"] for m, f in figures.items()},
+        list(params["fusion"]["branches"]),
+    )
+
+
+def test_train_ratio(data: dict) -> float:
+    """n_test / n_train of the corrected t-test, from the split's folds (each strat_fold is about a tenth)."""
+    split = data["params"]["params.yaml"]["data"]["split"]
+    if split["method"] == "strat_fold":
+        return len(split["test_folds"]) / len(split["train_folds"])
+    return split["ratios"]["test"] / split["ratios"]["train"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="scripts/cv.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    q = sub.add_parser("queue", help="queue the experiments (dvc exp run --queue)")
+    q.add_argument("kind", choices=PREFIX)
+    q.add_argument("--folds", type=int, nargs="+", default=list(FOLDS), help="test folds (rotations)")
+    q.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2], help="train.common.seed values (seeds)")
+    q.add_argument("-S", "--set-param", dest="extra", action="append", default=[], help="more overrides")
+    q.add_argument("--dry-run", action="store_true", help="print the commands only")
+    s = sub.add_parser("summary", help="summarise the finished experiments")
+    s.add_argument("kind", choices=PREFIX)
+    s.add_argument("--names", nargs="+", help="summarise these experiments instead of cv-rot-* / cv-seed-*")
+    s.add_argument("--markdown", type=Path, help="also write the tables to this file")
+    args = parser.parse_args(argv)
+
+    if args.command == "queue":
+        for command in queue_commands(args.kind, args.folds if args.kind == "rotations" else args.seeds, args.extra):
+            print(" ".join(command), flush=True)
+            if not args.dry_run and subprocess.run(command).returncode != 0:
+                return 1
+        return 0
+
+    done = subprocess.run(["dvc", "exp", "show", "--json"], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"error: dvc exp show failed: {done.stderr.strip()}", file=sys.stderr)
+        return 1
+    wanted = lambda name: name in args.names if args.names else name.startswith(PREFIX[args.kind])  # noqa: E731
+    found = {name: data for name, data in experiments(json.loads(done.stdout)) if wanted(name)}
+    runs = [r for name, data in sorted(found.items()) if (r := to_run(name, data))]
+    if len(runs) < 2:
+        print(
+            f"error: found {len(runs)} finished experiment(s) to summarise ({sorted(found)}); need 2 or more. "
+            "Queue them with `python scripts/cv.py queue ...` and run `dvc queue start`",
+            file=sys.stderr,
+        )
+        return 1
+    ratios = {test_train_ratio(found[r.name]) for r in runs}
+    table = to_markdown(summarize(runs, max(ratios)))
+    print(table, end="")
+    if args.markdown:
+        args.markdown.write_text(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
