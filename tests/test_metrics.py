@@ -154,3 +154,13 @@ def test_accuracy_beside_balanced_and_majority_accuracy():
     assert never["balanced_accuracy"][0] == 0.5
     found = M.binary_scores(y, y)
     assert found["balanced_accuracy"][0] == 1.0 and found["majority_accuracy"][0] == 0.98
+
+
+def test_no_bootstrap_writes_nulls_not_nan():
+    """evaluate.bootstrap = 0 leaves the intervals undefined: JSON null, never NaN (which is not JSON)."""
+    from ptbxl_multimodal.evaluation.scoring import compact_difference, json_ready
+
+    d = M.paired_difference(0.9, 0.8, np.zeros(0), np.zeros(0))
+    assert d["diff"] == pytest.approx(0.1) and np.isnan(d["ci95_low"])
+    assert compact_difference(d, 65) == {"auc": 0.1, "auc_lo": None, "auc_hi": None, "p_le0": None, "n_test": 65}
+    assert json_ready({"a": [float("nan"), 1.0], "b": {"c": float("inf")}}) == {"a": [None, 1.0], "b": {"c": None}}

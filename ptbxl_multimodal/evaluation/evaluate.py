@@ -21,6 +21,7 @@ from ptbxl_multimodal.evaluation.scoring import (
     compact_difference,
     confusion_rows,
     curve_rows,
+    json_ready,
     paired_differences,
     score,
 )
@@ -88,7 +89,7 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
 
     for name, r in results.items():
         write_json(paths.eval_metrics / f"{name}.json", compact(r, ckpts[name]["training"]["best_val_macro_auc"]))
-        write_json(paths.eval_detail / f"{name}.json", r)
+        write_json(paths.eval_detail / f"{name}.json", json_ready(r))
     write_json(paths.eval_vs_best, compact_difference(vs_best, len(test.y)))
     with atomic_path(paths.plots) as tmp:
         for i, c in enumerate(classes):

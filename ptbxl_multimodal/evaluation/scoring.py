@@ -114,7 +114,18 @@ def compact_difference(difference: dict, n_test: int) -> dict:
 
 
 def _rounded(figures: dict) -> dict:
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}
+    return {k: _num(round(v, 4)) if isinstance(v, float) else v for k, v in figures.items()}
+
+
+def json_ready(value: object) -> object:
+    """A copy with every non-finite float as None (JSON null: not computed, e.g. intervals without resamples)."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, float):
+        return _num(value)
+    return value
 
 
 def _num(x: float) -> float | None:
