@@ -42,9 +42,12 @@ def queue_commands(kind: str, values: list[int], extra: list[str]) -> list[list[
 
 
 def experiments(shown: list[dict]) -> Iterator[tuple[str, dict]]:
-    """(name, data) of every experiment in `dvc exp show --json` output."""
+    """(name, data) of every finished experiment in `dvc exp show --json` output (a queued or running one shows
+    its parent commit's metrics, so it is left out, as is a failed one)."""
     for entry in shown:
         for group in entry.get("experiments") or []:
+            if (group.get("executor") or {}).get("state", "success") != "success":
+                continue
             for rev in group.get("revs", []):
                 if rev.get("data") and not rev.get("error"):
                     yield rev.get("name") or rev["rev"][:7], rev["data"]

@@ -73,3 +73,16 @@ def test_queue_commands_name_each_experiment():
     assert "split.test_folds=[3]" in rot and "split.val_folds=[4]" in rot and "download.source=/data" in rot
     seeds = cv.queue_commands("seeds", [1, 2], [])
     assert [c[5] for c in seeds] == ["cv-seed-1", "cv-seed-2"] and "train.common.seed=2" in seeds[1]
+
+
+def test_summary_skips_queued_running_and_failed_experiments():
+    """A queued or running experiment shows its parent's metrics in `dvc exp show`: counting it would be wrong."""
+    cv = load_script()
+
+    def group(name, state):
+        rev = {"name": name, "rev": "0" * 40, "data": {"metrics": {}}}
+        return {"name": name, "executor": {"state": state} if state else None, "revs": [rev]}
+
+    states = {"done": None, "queued-done": "success", "run": "running", "q": "queued", "f": "failed"}
+    shown = [{"experiments": [group(name, state) for name, state in states.items()]}]
+    assert [name for name, _ in cv.experiments(shown)] == ["done", "queued-done"]
