@@ -42,9 +42,11 @@ def queue_commands(kind: str, values: list[int], extra: list[str]) -> list[list[
 
 
 def experiments(shown: list[dict]) -> Iterator[tuple[str, dict]]:
-    """(name, data) of every finished experiment in `dvc exp show --json` output (a queued or running one shows
-    its parent commit's metrics, so it is left out, as is a failed one)."""
+    """(name, data) of every commit and finished experiment in `dvc exp show --json` output (a queued or running
+    experiment shows its parent commit's metrics, so it is left out, as is a failed one)."""
     for entry in shown:
+        if entry.get("rev") != "workspace" and entry.get("data") and not entry.get("error"):
+            yield entry.get("name") or entry["rev"][:7], entry["data"]  # a commit (e.g. the baseline run)
         for group in entry.get("experiments") or []:
             if (group.get("executor") or {}).get("state", "success") != "success":
                 continue
@@ -89,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--dry-run", action="store_true", help="print the commands only")
     s = sub.add_parser("summary", help="summarise the finished experiments")
     s.add_argument("kind", choices=PREFIX)
-    s.add_argument("--names", nargs="+", help="summarise these experiments instead of cv-rot-* / cv-seed-*")
+    s.add_argument(
+        "--names",
+        nargs="+",
+        help="summarise these experiments (or commits, e.g. a branch) instead of cv-rot-* / cv-seed-*",
+    )
     s.add_argument("--markdown", type=Path, help="also write the tables to this file")
     args = parser.parse_args(argv)
 

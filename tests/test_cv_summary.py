@@ -84,5 +84,13 @@ def test_summary_skips_queued_running_and_failed_experiments():
         return {"name": name, "executor": {"state": state} if state else None, "revs": [rev]}
 
     states = {"done": None, "queued-done": "success", "run": "running", "q": "queued", "f": "failed"}
-    shown = [{"experiments": [group(name, state) for name, state in states.items()]}]
-    assert [name for name, _ in cv.experiments(shown)] == ["done", "queued-done"]
+    shown = [
+        {"rev": "workspace", "data": {"metrics": {}}},
+        {
+            "rev": "1" * 40,
+            "name": "main",
+            "data": {"metrics": {}},
+            "experiments": [group(n, s) for n, s in states.items()],
+        },
+    ]
+    assert [name for name, _ in cv.experiments(shown)] == ["main", "done", "queued-done"]
