@@ -94,6 +94,11 @@ def stacked_checkpoint(
     }
 
 
+def validation_best(branch_ckpts: dict[str, dict]) -> str:
+    """The branch with the highest validation macro AUC (kept epoch): the one a fusion model must beat."""
+    return max(branch_ckpts, key=lambda n: branch_ckpts[n]["training"]["best_val_macro_auc"])
+
+
 def save(ckpt: dict[str, Any], path: str | Path) -> None:
     """Write atomically (a killed run never leaves a truncated checkpoint)."""
     with atomic_path(path) as tmp:

@@ -74,7 +74,7 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             r["fmax"],
             r["macro"]["f1"],
         )
-    best = validation_best_branch(ckpts["fusion"])
+    best = checkpoints.validation_best(ckpts["fusion"]["branches"])
     results["fusion"]["validation_best_branch"] = best
     results["fusion"]["fusion_minus"] = paired_differences("fusion", results, boots, classes, test.y)
     vs_best = results["fusion"]["fusion_minus"][best]["macro_auc"]
@@ -114,12 +114,6 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             settings.bootstrap,
         )
     return results
-
-
-def validation_best_branch(fusion_ckpt: dict) -> str:
-    """The fusion model's branch with the highest validation macro AUC (kept epoch): the one fusion must beat."""
-    branches = fusion_ckpt["branches"]
-    return max(branches, key=lambda n: branches[n]["training"]["best_val_macro_auc"])
 
 
 def _dump(path: Path, rows: list[dict]) -> None:

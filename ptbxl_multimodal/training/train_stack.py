@@ -57,7 +57,7 @@ def train_stack(params: FusionParams, paths: ProjectPaths) -> Path:
     first = next(iter(ckpts.values()))
     classes = first["classes"]
     z, y, groups = out_of_fold(names, classes, paths)
-    best = max(names, key=lambda n: ckpts[n]["training"]["best_val_macro_auc"])
+    best = checkpoints.validation_best(ckpts)
     choice = choose_combiner(z, y, groups, names, best)
     log.info(
         "stack: held-out BCE %.4f against %.4f for %s alone (best on validation): using %s",
