@@ -1,4 +1,5 @@
-"""Shared fixtures: mirrors of the real PTB-XL sample, a loopback HTTP server, an ECG-like signal."""
+"""Shared fixtures: mirrors of the real PTB-XL sample, a pipeline run on it, a loopback HTTP server, an ECG-like
+signal."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from helpers import records
 from helpers.http_server import Server
+from helpers.project import dvc, git, make_project
 from helpers.sample import SAMPLE, build_mirror
 
 
@@ -17,6 +19,19 @@ def mini_mirror(tmp_path_factory) -> Path:
     if not (SAMPLE / "ptbxl_database.csv").is_file():
         pytest.skip(f"the PTB-XL sample is not at {SAMPLE}")
     return build_mirror(tmp_path_factory.mktemp("mirror") / "ptbxl", list(range(1, 21)))
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory) -> tuple[Path, str]:
+    """The project run once end to end on the sample and committed: (folder, `dvc repro` output). Shared by the
+    end-to-end modules, which work on copies (helpers.project.copy_project) and never change it."""
+    if not (SAMPLE / "ptbxl_database.csv").is_file():
+        pytest.skip(f"the PTB-XL sample is not at {SAMPLE}")
+    proj = make_project(tmp_path_factory.mktemp("run") / "proj", str(SAMPLE))
+    done = dvc(proj, "repro")
+    git(proj, "add", "-A")
+    git(proj, "commit", "-qm", "baseline run")
+    return proj, done.stdout
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import shutil
 import h5py
 import pytest
 
-from helpers.project import dvc, make_project, stages_run
+from helpers.project import copy_project, dvc, make_project, stages_run
 from helpers.sample import SAMPLE, needs_sample
 
 pytestmark = [needs_sample, pytest.mark.slow]
@@ -34,12 +34,11 @@ ALL_STAGES = {
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """The project copied to a temp folder, run once end to end on the sample (local source)."""
-    proj = make_project(tmp_path_factory.mktemp("e2e") / "proj", str(SAMPLE))
-    done = dvc(proj, "repro")
-    assert stages_run(done.stdout) == ALL_STAGES
-    return proj
+def project(pipeline_run, tmp_path_factory):
+    """A copy of the project run once end to end on the sample (local source)."""
+    source, output = pipeline_run
+    assert stages_run(output) == ALL_STAGES
+    return copy_project(source, tmp_path_factory.mktemp("e2e") / "proj")
 
 
 def test_every_output_exists(project):

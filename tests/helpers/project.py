@@ -83,6 +83,12 @@ def make_project(dest: Path, source: str, overrides: dict | None = None) -> Path
     return dest
 
 
+def copy_project(source: Path, dest: Path) -> Path:
+    """A full copy of a project (git history, DVC cache and outputs), so a test can change it freely."""
+    shutil.copytree(source, dest, symlinks=True)
+    return dest
+
+
 def git(project: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
