@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.project import copy_project, dvc, env, git, set_params, stages_run
+from helpers.project import copy_project, dvc, env, git, params_changed, set_params, stages_run
 from helpers.sample import ROOT, needs_sample
 
 pytestmark = [needs_sample, pytest.mark.slow]
@@ -69,14 +69,7 @@ def test_the_number_of_cross_fitting_groups_is_read_by_crossfit_and_fusion(proje
     that reads the whole `fusion` section reports the section as changed."""
     set_params(project, {"fusion.folds": 3})
     status = json.loads(dvc(project, "status", "--json").stdout)
-    reads_folds = {
-        stage
-        for stage, changes in status.items()
-        for change in changes
-        if isinstance(change, dict)
-        for dep in [change.get("changed deps", {}).get("params.yaml", {})]
-        if isinstance(dep, dict) and {"fusion.folds", "fusion"} & set(dep)
-    }
+    reads_folds = {stage for stage, keys in params_changed(status).items() if {"fusion.folds", "fusion"} & keys}
     assert reads_folds == {"check_params", *CROSSFIT_STAGES, "fusion"}, status
     set_params(project, {"fusion.folds": 2})
     assert "up to date" in dvc(project, "status").stdout

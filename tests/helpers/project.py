@@ -112,6 +112,17 @@ def stages_run(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
 
+def params_changed(status: dict) -> dict[str, set[str]]:
+    """Per stage, the params.yaml keys (or whole sections) that `dvc status --json` reports as changed."""
+    changed = {}
+    for stage, changes in status.items():
+        for change in changes:
+            deps = change.get("changed deps", {}) if isinstance(change, dict) else {}
+            if isinstance(deps.get("params.yaml"), dict):
+                changed.setdefault(stage, set()).update(deps["params.yaml"])
+    return changed
+
+
 def committed_params_text() -> str:
     """params.yaml as staged in git (see above), or the file itself outside a git checkout."""
     done = subprocess.run(["git", "show", ":params.yaml"], cwd=ROOT, capture_output=True, text=True)

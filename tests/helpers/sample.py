@@ -13,10 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = Path(os.environ.get("PTBXL_SAMPLE", ROOT.parent / "shared" / "ptbxl")).resolve()
 
-needs_sample = pytest.mark.skipif(
-    not (SAMPLE / "ptbxl_database.csv").is_file(),
-    reason=f"the PTB-XL sample is not at {SAMPLE} (set PTBXL_SAMPLE to a PhysioNet-layout copy)",
-)
+NO_SAMPLE = f"the PTB-XL sample is not at {SAMPLE} (set PTBXL_SAMPLE to a PhysioNet-layout copy)"
+HAVE_SAMPLE = (SAMPLE / "ptbxl_database.csv").is_file()
+needs_sample = pytest.mark.skipif(not HAVE_SAMPLE, reason=NO_SAMPLE)
 
 
 def sha256(path: Path) -> str:
