@@ -18,7 +18,8 @@ import torch
 from measure import ROOT
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.config import Params, load_params
-from ptbxl_multimodal.training.loop import _take, epoch_batches, resolve_device
+from ptbxl_multimodal.runtime import resolve_device, take_batch
+from ptbxl_multimodal.training.loop import epoch_batches
 
 SHAPES = {"time": (12, 1000), "freq": (12, 501), "spec": (12, 33, 59), "meta": (4,)}
 
@@ -34,7 +35,7 @@ def measure(branch: str, params: Params, n_records: int, steps: int, batch_size:
     data_s = step_s = 0.0
     for i, idx in enumerate(batches[: steps + 2]):
         t0 = time.perf_counter()
-        batch, target = _take(x, idx, device), y[idx].to(device)
+        batch, target = take_batch(x, idx, device), y[idx].to(device)
         if device.type == "cuda":
             torch.cuda.synchronize()
         t1 = time.perf_counter()

@@ -27,7 +27,7 @@ from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.training.loop import predict_logits
+from ptbxl_multimodal.runtime import predict_logits
 from ptbxl_multimodal.training.train_branch import BranchParams, fit_branch
 
 log = logging.getLogger(__name__)

@@ -21,11 +21,11 @@ from torch import nn
 
 from ptbxl_multimodal.errors import TrainingError
 from ptbxl_multimodal.evaluation.metrics import macro_auc, summary_at_thresholds
+from ptbxl_multimodal.runtime import Batch, predict_logits, resolve_device, take_batch
 from ptbxl_multimodal.training import distributed
 from ptbxl_multimodal.training.settings import TrainSettings
 
 log = logging.getLogger(__name__)
-Batch = dict[str, torch.Tensor]
 ONECYCLE_WARMUP = 0.3  # share of the one-cycle schedule spent raising the learning rate
 
 
@@ -47,15 +47,6 @@ class FitResult:
             "epochs_run": self.epochs_run,
             "best_val_macro_auc": self.best_val_macro_auc,
         }
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` -> CUDA when available, else CPU; `cuda` without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("train.common.device = cuda, but no CUDA device is available; use auto or cpu")
-    return torch.device(name)
 
 
 def seed_everything(seed: int, threads: int = 0) -> None:
@@ -96,10 +87,6 @@ def epoch_batches(
     return list(order.split(batch_size))
 
 
-def _take(inputs: Batch, idx: torch.Tensor, device: torch.device) -> Batch:
-    return {k: v[idx].to(device, non_blocking=True) for k, v in inputs.items()}
-
-
 def mixup_partners(
     batch_idx: torch.Tensor, alpha: float, rng: np.random.Generator, generator: torch.Generator
 ) -> tuple[float, torch.Tensor]:
@@ -123,20 +110,6 @@ def mix(
     taken whole from the dominant partner (a if lam >= 0.5), never blended."""
     inputs = {k: (v if lam >= 0.5 else b[k]) if k in unmixed else lam * v + (1.0 - lam) * b[k] for k, v in a.items()}
     return inputs, lam * a_target + (1.0 - lam) * b_target
-
-
-@torch.no_grad()
-def predict_logits(
-    forward: Callable[[Batch], torch.Tensor], inputs: Batch, batch_size: int, device: torch.device, amp: bool = False
-) -> torch.Tensor:
-    """Logits for every row of `inputs` (in order), on the CPU as float32."""
-    n = next(iter(inputs.values())).shape[0]
-    out = []
-    for start in range(0, n, batch_size):
-        idx = torch.arange(start, min(start + batch_size, n))
-        with torch.autocast(device.type, dtype=torch.float16, enabled=amp and device.type == "cuda"):
-            out.append(forward(_take(inputs, idx, device)).float().cpu())
-    return torch.cat(out) if out else torch.zeros(0)
 
 
 def fit(
@@ -195,11 +168,11 @@ def fit(
         total = 0.0
         for step, batch_idx in enumerate(epoch_batches(len(y_train), settings.batch_size, generator, weights), 1):
             idx = distributed.shard(batch_idx, ctx)
-            batch, target = _take(x_train, idx, device), y_train_t[idx].to(device)
+            batch, target = take_batch(x_train, idx, device), y_train_t[idx].to(device)
             if settings.mixup > 0:
                 lam, partners = mixup_partners(batch_idx, settings.mixup, mix_rng, generator)
                 pidx = distributed.shard(partners, ctx)
-                partner, partner_target = _take(x_train, pidx, device), y_train_t[pidx].to(device)
+                partner, partner_target = take_batch(x_train, pidx, device), y_train_t[pidx].to(device)
                 batch, target = mix(batch, target, partner, partner_target, lam, unmixed)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 summed = loss_sum(forward(net, batch).float(), target)

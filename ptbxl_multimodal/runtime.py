@@ -1,0 +1,39 @@
+"""Where models run: the device a setting names, and batched no-grad forward passes (training and inference)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from ptbxl_multimodal.errors import TrainingError
+
+Batch = dict[str, torch.Tensor]
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` -> CUDA when available, else CPU; `cuda` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("train.common.device = cuda, but no CUDA device is available; use auto or cpu")
+    return torch.device(name)
+
+
+def take_batch(inputs: Batch, idx: torch.Tensor, device: torch.device) -> Batch:
+    """The rows `idx` of every input, on `device`."""
+    return {k: v[idx].to(device, non_blocking=True) for k, v in inputs.items()}
+
+
+@torch.no_grad()
+def predict_logits(
+    forward: Callable[[Batch], torch.Tensor], inputs: Batch, batch_size: int, device: torch.device, amp: bool = False
+) -> torch.Tensor:
+    """Logits for every row of `inputs` (in order), on the CPU as float32."""
+    n = next(iter(inputs.values())).shape[0]
+    out = []
+    for start in range(0, n, batch_size):
+        idx = torch.arange(start, min(start + batch_size, n))
+        with torch.autocast(device.type, dtype=torch.float16, enabled=amp and device.type == "cuda"):
+            out.append(forward(take_batch(inputs, idx, device)).float().cpu())
+    return torch.cat(out) if out else torch.zeros(0)
