@@ -2,11 +2,14 @@
 
 A branch is a view of the ECG (its input file and dataset), how its input is normalised, its model and
 that model's params schema (`train.<name>` in params.yaml), and how predict rebuilds its input from a
-filtered signal. Adding a view means a row here, its model file and its line in dvc.yaml.
+filtered signal. Models are named here, not imported: a branch's module is imported when its model or
+settings type is first asked for, so a stage that trains one branch runs (and, in dvc.yaml, depends on)
+that branch's model file only. Adding a view means a row here, its model file and its line in dvc.yaml.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,10 +19,6 @@ import numpy as np
 
 from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.models.base import BranchModel
-from ptbxl_multimodal.models.freq_transformer import FreqTransformer, FreqTransformerConfig
-from ptbxl_multimodal.models.meta_mlp import MetaMLP, MetaMLPConfig
-from ptbxl_multimodal.models.spec_cnn import SpecCNN, SpecCNNConfig
-from ptbxl_multimodal.models.time_cnn import TimeCNN, TimeCNNConfig
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.signal.spectral import fft_magnitude, spectrogram
 
@@ -32,12 +31,23 @@ class Branch:
     input_file: str  # a ProjectPaths property: the HDF5 file holding the input
     dataset: str  # the dataset in that file (N, ...)
     norm_axes: tuple[int, ...]  # axes (0 = records) the training-split mean and std are taken over
-    model: type[BranchModel]
-    config: type  # the architecture's settings type: params.yaml train.<name> without the training keys
+    module: str  # the model's module (ptbxl_multimodal.models.<...>), imported on first use
+    model_name: str  # the model class in that module (a BranchModel)
+    config_name: str  # its settings type: params.yaml train.<name> without the training keys
     from_signal: (
         Callable[[np.ndarray, InputSpec], np.ndarray] | None
     )  # filtered (n, 12, T) -> input; None: not a signal view
     mixable: bool = True  # False: mixup takes this input whole from the dominant partner (see training.loop.mix)
+
+    @property
+    def model(self) -> type[BranchModel]:
+        """The model class (imports its module)."""
+        return getattr(importlib.import_module(self.module), self.model_name)
+
+    @property
+    def config(self) -> type:
+        """The architecture's settings type (imports the model's module)."""
+        return getattr(importlib.import_module(self.module), self.config_name)
 
     def input_path(self, paths: ProjectPaths) -> Path:
         return getattr(paths, self.input_file)
@@ -45,6 +55,13 @@ class Branch:
     def build(self, input_shape: tuple[int, ...], n_classes: int, config: Any) -> BranchModel:
         """The model, untrained, for inputs of `input_shape` (per record)."""
         return self.model(tuple(input_shape), n_classes, **asdict(config))
+
+
+MODELS = "ptbxl_multimodal.models"
+
+
+def _same(x: np.ndarray, spec: InputSpec) -> np.ndarray:
+    return x
 
 
 def _fft(x: np.ndarray, spec: InputSpec) -> np.ndarray:
@@ -59,12 +76,18 @@ BRANCHES: dict[str, Branch] = {
     b.name: b
     for b in (
         # per lead over time | per lead and bin | per lead and frequency over frames | per column
-        Branch("time", "signals", "signals", (0, 2), TimeCNN, TimeCNNConfig, lambda x, spec: x),
-        Branch("freq", "fft", "fft", (0,), FreqTransformer, FreqTransformerConfig, _fft),
-        Branch("spec", "spectrogram", "spectrogram", (0, 3), SpecCNN, SpecCNNConfig, _spectrogram),
+        Branch("time", "signals", "signals", (0, 2), f"{MODELS}.time_cnn", "TimeCNN", "TimeCNNConfig", _same),
+        Branch(
+            "freq", "fft", "fft", (0,), f"{MODELS}.freq_transformer", "FreqTransformer", "FreqTransformerConfig", _fft
+        ),
+        Branch(
+            "spec", "spectrogram", "spectrogram", (0, 3), f"{MODELS}.spec_cnn", "SpecCNN", "SpecCNNConfig", _spectrogram
+        ),
         # Metadata has missing values (NaN): blending would make a value missing whenever either partner's is
         # (tests/test_training.py: a third missing becomes over half), so it is never blended.
-        Branch("meta", "records", "metadata", (0,), MetaMLP, MetaMLPConfig, None, mixable=False),
+        Branch(
+            "meta", "records", "metadata", (0,), f"{MODELS}.meta_mlp", "MetaMLP", "MetaMLPConfig", None, mixable=False
+        ),
     )
 }
 BRANCH_NAMES: tuple[str, ...] = tuple(BRANCHES)
