@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 from ptbxl_multimodal.branches import BRANCHES
-from ptbxl_multimodal.checkpoints import input_spec, model_from_checkpoint
+from ptbxl_multimodal.checkpoints import input_spec
+from ptbxl_multimodal.fusion_checkpoints import model_from_checkpoint
 from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.runtime import predict_logits, resolve_device
 from ptbxl_multimodal.signal.filters import FilterChain, FilterSettings, resample

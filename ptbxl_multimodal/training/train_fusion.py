@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import torch
 
-from ptbxl_multimodal import checkpoints
+from ptbxl_multimodal import checkpoints, fusion_checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES, input_files, unmixed
 from ptbxl_multimodal.data.loading import SplitData, load_split
 from ptbxl_multimodal.errors import StageError
@@ -94,7 +94,7 @@ def train_fusion(params: FusionParams, paths: ProjectPaths) -> Path:
         "finetune": p.finetune,
     }
     torch.manual_seed(settings.seed)
-    head = checkpoints.fusion_head(head_config, len(classes))
+    head = fusion_checkpoints.fusion_head(head_config, len(classes))
     fusion = FusionModel(branches, head, freeze_branches=not p.finetune)
     groups = None
     if p.finetune:
@@ -122,7 +122,7 @@ def train_fusion(params: FusionParams, paths: ProjectPaths) -> Path:
         summarize_selected(live, result.history, result.best_epoch)
         training = {**result.record(settings), "branches": names}
         checkpoints.save(
-            checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first["task"], training), out
+            fusion_checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first["task"], training), out
         )
     return out
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ptbxl_multimodal import checkpoints
+from ptbxl_multimodal import checkpoints, fusion_checkpoints
 from ptbxl_multimodal.branches import input_files
 from ptbxl_multimodal.data.loading import load_split, read_labels
 from ptbxl_multimodal.errors import StageError
@@ -71,7 +71,7 @@ def train_stack(params: FusionParams, paths: ProjectPaths) -> Path:
     val = load_split(input_files(paths, names), split["val"], paths.records)
     folds = {n: [checkpoints.load(paths.fold_models(n) / f"fold{g}.pt") for g in range(p.folds)] for n in names}
     variants = {
-        mode: checkpoints.stacked_checkpoint(
+        mode: fusion_checkpoints.stacked_checkpoint(
             ckpts, folds if mode == "bagged" else None, choice.to_dict(), classes, first["task"], {}
         )
         for mode in ("full", "bagged")
