@@ -19,6 +19,7 @@ from ptbxl_multimodal.data.processed_files import PreprocessSettings
 from ptbxl_multimodal.data.splits import SplitSettings
 from ptbxl_multimodal.evaluation.evaluate import EvaluateSettings
 from ptbxl_multimodal.schema import parse, raise_if, read_params, subtree, unknown_keys
+from ptbxl_multimodal.training.crossfit import CrossfitSettings
 from ptbxl_multimodal.training.settings import TrainSettings
 from ptbxl_multimodal.training.train_branch import BranchParams, parse_branch_params
 from ptbxl_multimodal.training.train_fusion import FusionParams, parse_fusion_params
@@ -29,6 +30,7 @@ SECTIONS: dict[str, type | None] = {  # None: a section with sub-sections of its
     "features": FeatureSettings,
     "split": SplitSettings,
     "train": None,
+    "crossfit": CrossfitSettings,
     "fusion": None,
     "evaluate": EvaluateSettings,
 }
@@ -44,6 +46,7 @@ class Params:
     split: SplitSettings
     train: TrainSettings  # train.common
     branches: dict[str, BranchParams]  # train.<branch>: architecture and merged training settings
+    crossfit: CrossfitSettings
     fusion: FusionParams
     evaluate: EvaluateSettings
 

@@ -7,9 +7,8 @@ from ptbxl_multimodal.cli import run_stage
 from ptbxl_multimodal.data.splits import SplitSettings
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.schema import load_section, read_params
-from ptbxl_multimodal.training.crossfit import crossfit_branch
+from ptbxl_multimodal.training.crossfit import CrossfitSettings, crossfit_branch
 from ptbxl_multimodal.training.train_branch import load_branch_params
-from ptbxl_multimodal.training.train_fusion import load_fusion_params
 
 
 def main() -> None:
@@ -18,7 +17,7 @@ def main() -> None:
     branch = parser.parse_args().branch
     raw = read_params()
     params, split = load_branch_params(raw, branch), load_section(raw, "split", SplitSettings)
-    crossfit_branch(branch, params, split, load_fusion_params(raw).settings.folds, ProjectPaths())
+    crossfit_branch(branch, params, split, load_section(raw, "crossfit", CrossfitSettings).folds, ProjectPaths())
 
 
 if __name__ == "__main__":

@@ -4,16 +4,18 @@ import sys
 
 from ptbxl_multimodal.cli import run_stage
 from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.schema import read_params
+from ptbxl_multimodal.schema import load_section, read_params
 from ptbxl_multimodal.training import distributed
+from ptbxl_multimodal.training.crossfit import CrossfitSettings
 from ptbxl_multimodal.training.train_fusion import load_fusion_params, train_fusion
 from ptbxl_multimodal.training.train_stack import train_stack
 
 
 def main() -> None:
-    params = load_fusion_params(read_params())
+    raw = read_params()
+    params = load_fusion_params(raw)
     if params.settings.method == "stack":  # fitted by scipy in one process, no gradient training
-        train_stack(params, ProjectPaths())
+        train_stack(params, load_section(raw, "crossfit", CrossfitSettings).folds, ProjectPaths())
         return
     code = distributed.relaunch(params.training.nproc, "stages.fusion", [])
     if code is not None:  # this process only launched the data-parallel workers

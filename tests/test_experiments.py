@@ -66,12 +66,12 @@ def test_one_change_reruns_exactly_the_stages_that_read_it(project, change, expe
 
 def test_the_number_of_cross_fitting_groups_is_read_by_crossfit_and_fusion(project):
     """Checked with `dvc status` (what would rerun) rather than a rerun of all four crossfit stages. A stage
-    that reads the whole `fusion` section reports the section as changed."""
-    set_params(project, {"fusion.folds": 3})
+    that reads the whole `crossfit` section reports the section as changed."""
+    set_params(project, {"crossfit.folds": 3})
     status = json.loads(dvc(project, "status", "--json").stdout)
-    reads_folds = {stage for stage, keys in params_changed(status).items() if {"fusion.folds", "fusion"} & keys}
+    reads_folds = {stage for stage, keys in params_changed(status).items() if {"crossfit.folds", "crossfit"} & keys}
     assert reads_folds == {"check_params", *CROSSFIT_STAGES, "fusion"}, status
-    set_params(project, {"fusion.folds": 2})
+    set_params(project, {"crossfit.folds": 2})
     assert "up to date" in dvc(project, "status").stdout
 
 

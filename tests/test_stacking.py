@@ -68,7 +68,7 @@ def test_strat_fold_groups_pair_the_training_folds():
     strat_fold = np.array([1, 2, 3, 4, 5, 6, 7, 8, 8, 1])
     groups = crossfit_groups(strat_fold, np.arange(10), np.zeros((10, 1)), split_settings("strat_fold"), 4)
     assert groups.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 3, 0]
-    with pytest.raises(ParamError, match="fusion.folds = 9"):
+    with pytest.raises(ParamError, match="crossfit.folds = 9"):
         crossfit_groups(strat_fold, np.arange(10), np.zeros((10, 1)), split_settings("strat_fold"), 9)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +29,17 @@ from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.runtime import predict_logits
+from ptbxl_multimodal.schema import setting
 from ptbxl_multimodal.training.train_branch import BranchParams, fit_branch
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CrossfitSettings:
+    """params.yaml `crossfit`: how the training split is dealt into groups for out-of-fold logits."""
+
+    folds: int = setting(ge=2)  # cross-fitting groups of the training split
 
 
 def crossfit_groups(
@@ -42,8 +51,8 @@ def crossfit_groups(
         folds = np.unique(strat_fold)
         if folds.size < k:
             raise ParamError(
-                f"fusion.folds = {k}, but the training split holds {folds.size} strat_fold(s) "
-                f"({folds.tolist()}); lower fusion.folds or add training folds"
+                f"crossfit.folds = {k}, but the training split holds {folds.size} strat_fold(s) "
+                f"({folds.tolist()}); lower crossfit.folds or add training folds"
             )
         groups = np.empty(strat_fold.size, dtype=np.int64)
         for g, chunk in enumerate(np.array_split(folds, k)):
@@ -51,7 +60,7 @@ def crossfit_groups(
         return groups
     patients, inverse = np.unique(patient_id, return_inverse=True)
     if patients.size < k:
-        raise ParamError(f"fusion.folds = {k}, but the training split has only {patients.size} patients")
+        raise ParamError(f"crossfit.folds = {k}, but the training split has only {patients.size} patients")
     per_patient = np.zeros((patients.size, labels.shape[1]), dtype=np.uint8)
     np.maximum.at(per_patient, inverse, labels.astype(np.uint8))
     folds = MultilabelStratifiedKFold(n_splits=k, shuffle=True, random_state=split.seed)

@@ -29,7 +29,6 @@ class FusionSettings:
 
     branches: list[BranchName] = setting(nonempty=True)
     method: Literal["stack", "concat", "gated", "attention"]  # stack: weights on cross-fitted logits
-    folds: int = setting(ge=2)  # cross-fitting groups of the training split (stack)
     test_logits: Literal["full", "bagged"]  # stack at test time: the train@ models, or the mean of the fold models
     hidden: int = setting(ge=1)
     dropout: float = setting(ge=0, le=0.95)

@@ -48,9 +48,10 @@ def out_of_fold(names: list[str], classes: list[str], paths: ProjectPaths) -> tu
     return np.stack(logits, axis=1), y, groups
 
 
-def train_stack(params: FusionParams, paths: ProjectPaths) -> Path:
-    """Choose and fit the combiner on out-of-fold logits; measure full and bagged test-time logits on
-    validation; write the checkpoint and metrics/train/fusion/ (metrics.json, stack.json)."""
+def train_stack(params: FusionParams, folds: int, paths: ProjectPaths) -> Path:
+    """Choose and fit the combiner on out-of-fold logits (of `folds` cross-fitting groups); measure full and
+    bagged test-time logits on validation; write the checkpoint and metrics/train/fusion/ (metrics.json,
+    stack.json)."""
     p = params.settings
     names = list(p.branches)
     ckpts = load_branches(names, paths)
@@ -69,10 +70,10 @@ def train_stack(params: FusionParams, paths: ProjectPaths) -> Path:
 
     split = json.loads(paths.split.read_text())
     val = load_split(input_files(paths, names), split["val"], paths.records)
-    folds = {n: [checkpoints.load(paths.fold_models(n) / f"fold{g}.pt") for g in range(p.folds)] for n in names}
+    fold_ckpts = {n: [checkpoints.load(paths.fold_models(n) / f"fold{g}.pt") for g in range(folds)] for n in names}
     variants = {
         mode: fusion_checkpoints.stacked_checkpoint(
-            ckpts, folds if mode == "bagged" else None, choice.to_dict(), classes, first["task"], {}
+            ckpts, fold_ckpts if mode == "bagged" else None, choice.to_dict(), classes, first["task"], {}
         )
         for mode in ("full", "bagged")
     }

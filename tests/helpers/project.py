@@ -39,7 +39,7 @@ SMALL = {
     "train.spec.embedding_dim": 16,
     "train.meta.hidden": [8],
     "train.meta.embedding_dim": 8,
-    "fusion.folds": 2,
+    "crossfit.folds": 2,
     "fusion.epochs": 3,
     "fusion.hidden": 16,
     "evaluate.bootstrap": 20,
