@@ -13,11 +13,6 @@ class ProjectPaths:
     root: Path = Path(".")
 
     @property
-    def params_checked(self) -> Path:
-        """Written once params.yaml passed the whole-file check (its content never changes)."""
-        return self.root / "data" / "params.ok"
-
-    @property
     def raw(self) -> Path:
         """The verified PTB-XL tree."""
         return self.root / "data" / "raw"
