@@ -12,15 +12,20 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.evaluation.metrics import tune_thresholds
 from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.models.base import BranchModel
+from ptbxl_multimodal.runtime import probabilities
 
-FORMAT = "ptbxl-multimodal/2"  # 2: typed input spec and architecture settings
+FORMAT = "ptbxl-multimodal/3"  # 2: typed input spec and architecture settings; 3: decision thresholds inside
+READABLE = ("ptbxl-multimodal/2", FORMAT)  # 2 loads, but has no thresholds: `thresholds` says what to do
+INFERENCE_BATCH = 256  # records per forward pass when thresholds are tuned (evaluate.batch_size's default)
 
 
 def cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -69,11 +74,39 @@ def load(path: str | Path) -> dict[str, Any]:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise StageError(f"{path}: model not found; run `dvc repro` to train it") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+    if not isinstance(ckpt, dict) or ckpt.get("format") not in READABLE:
         raise StageError(
             f"{path}: not a checkpoint of this version of the pipeline (format {FORMAT}); run `dvc repro` to retrain it"
         )
     return ckpt
+
+
+def set_thresholds(ckpt: dict[str, Any], thresholds: np.ndarray) -> dict[str, Any]:
+    """Store the per-class decision thresholds (tuned on the validation split where the model was selected)."""
+    ckpt["thresholds"] = [float(t) for t in thresholds]
+    return ckpt
+
+
+def thresholds(ckpt: dict[str, Any], path: str | Path) -> np.ndarray:
+    """The per-class decision thresholds stored by `set_thresholds`; a one-line error for a checkpoint saved
+    before they travelled with the model."""
+    if "thresholds" not in ckpt:
+        raise StageError(
+            f"{path}: no decision thresholds in this checkpoint (saved by an older version of the pipeline); "
+            "retrain with `dvc repro`, or give predict an explicit --threshold (e.g. 0.5)"
+        )
+    values = np.asarray(ckpt["thresholds"], dtype=np.float64)
+    if values.shape != (len(ckpt["classes"]),):
+        raise StageError(f"{path}: {values.size} thresholds for {len(ckpt['classes'])} classes; retrain it")
+    return values
+
+
+def validation_thresholds(ckpt: dict[str, Any], val_inputs: np.ndarray, y_val: np.ndarray) -> np.ndarray:
+    """Per-class thresholds (max F1) of a branch checkpoint's model on its validation inputs, run exactly as
+    evaluate and predict run it (rebuilt from the checkpoint, same batches), so every decision agrees."""
+    model = branch_from_checkpoint(ckpt)
+    probs = probabilities(lambda b: model(b["x"]), {"x": val_inputs}, INFERENCE_BATCH, torch.device("cpu"))
+    return tune_thresholds(y_val, probs)
 
 
 def input_spec(ckpt: dict[str, Any]) -> InputSpec:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.checkpoints import input_spec
 from ptbxl_multimodal.fusion_checkpoints import model_from_checkpoint
 from ptbxl_multimodal.input_spec import InputSpec
-from ptbxl_multimodal.runtime import predict_logits, resolve_device
+from ptbxl_multimodal.runtime import probabilities, resolve_device
 from ptbxl_multimodal.signal.filters import FilterChain, FilterSettings, resample
 
 
@@ -60,6 +59,4 @@ class Predictor:
         self.forward = self.model if fusion else (lambda b: self.model(b[self.names[0]]))
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        batch = {n: torch.from_numpy(np.ascontiguousarray(inputs[n], dtype=np.float32)) for n in self.names}
-        logits = predict_logits(self.forward, batch, self.batch_size, self.device)
-        return torch.sigmoid(logits).numpy().astype(np.float64)
+        return probabilities(self.forward, {n: inputs[n] for n in self.names}, self.batch_size, self.device)

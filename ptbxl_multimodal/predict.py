@@ -1,12 +1,13 @@
 """Predict on new WFDB records with the trained models: per-class probabilities and decisions.
 
-    ptbxl-predict RECORD_OR_FOLDER [...] [--metadata meta.csv] [--age 63 --sex 1 ...] [--all-branches]
-                  [--json out.json] [--csv out.csv]
+    ptbxl-predict RECORD_OR_FOLDER [...] [--models DIR] [--metadata meta.csv] [--age 63 --sex 1 ...]
+                  [--all-branches] [--threshold P] [--json out.json] [--csv out.csv]
 
 Each record is read with wfdb, resampled to the model's rate and put through exactly the filters
 and features stored in the checkpoints. Decisions use the per-class thresholds tuned on the
-validation split (from metrics/eval/<model>.json). A record that cannot be used is reported with
-its problem; the others are still predicted, and the exit status is 1 if any failed (2 if nothing
+validation split when each model was trained, stored in its checkpoint (a checkpoint copied alone
+decides the same); --threshold P overrides them with one threshold for every class. A record that
+cannot be used is reported with its problem; the others are still predicted, and the exit status is 1 if any failed (2 if nothing
 could be predicted because of the arguments).
 
 Metadata: age in years (PTB-XL's 300 means over 89), sex 0 = male / 1 = female, height in cm,
@@ -74,30 +75,27 @@ def find_records(paths: list[str]) -> tuple[list[Path], list[Prediction]]:
     return found, missing
 
 
-def load_thresholds(metrics_dir: Path, model: str, classes: list[str]) -> np.ndarray:
-    """Validation-tuned thresholds of a model, or 0.5 (and a note) when evaluate has not run."""
-    path = metrics_dir / f"{model}.json"
-    if path.is_file():
-        per_class = json.loads(path.read_text())["per_class"]
-        if list(per_class) == classes:
-            return np.array([per_class[c]["threshold"] for c in classes])
-    log.warning("no thresholds for %s in %s; using 0.5 for every class", model, path)
-    return np.full(len(classes), 0.5)
-
-
 def predict_records(
     records: list[Path],
     models_dir: Path,
-    metrics_dir: Path,
     metadata: np.ndarray,
     all_branches: bool = False,
     batch_size: int = 256,
+    threshold: float | None = None,
 ) -> tuple[list[Prediction], list[str]]:
-    """Predict every record (and return the class names); unusable records carry an error instead."""
-    fusion = checkpoints.load(models_dir / "fusion.pt")
-    models = {"fusion": fusion}
+    """Predict every record (and return the class names); unusable records carry an error instead. Decisions
+    use each checkpoint's own thresholds, or `threshold` for every class when given."""
+    files = {"fusion": models_dir / "fusion.pt"}
     if all_branches:
-        models.update({b: checkpoints.load(models_dir / f"{b}.pt") for b in BRANCH_NAMES})
+        files.update({b: models_dir / f"{b}.pt" for b in BRANCH_NAMES})
+    models = {name: checkpoints.load(path) for name, path in files.items()}
+    fusion = models["fusion"]
+    cuts = {
+        name: checkpoints.thresholds(ckpt, files[name])
+        if threshold is None
+        else np.full(len(ckpt["classes"]), threshold)
+        for name, ckpt in models.items()
+    }
     specs = {name: spec for ckpt in models.values() for name, spec in branch_specs(ckpt).items()}
     classes = fusion["classes"]
     duration = max(s.duration_s for s in specs.values() if s.duration_s is not None)
@@ -135,10 +133,9 @@ def predict_records(
 
     for name, ckpt in models.items():
         probs = Predictor(ckpt, batch_size)(inputs)
-        thresholds = load_thresholds(metrics_dir, name, classes)
         for k, i in enumerate(good):
             results[i].probabilities[name] = {c: round(float(p), 6) for c, p in zip(classes, probs[k])}
-            results[i].decisions[name] = {c: int(p >= t) for c, p, t in zip(classes, probs[k], thresholds)}
+            results[i].decisions[name] = {c: int(p >= t) for c, p, t in zip(classes, probs[k], cuts[name])}
     for i in good:
         results[i].missing_inputs = [c for c, v in zip(METADATA_COLUMNS, metadata[i]) if math.isnan(v)]
     return results, classes
@@ -176,6 +173,17 @@ def check_output(option: str, path: Path | None) -> None:
         raise PipelineError(f"{option} {path}: folder {folder} is not writable")
 
 
+def probability(text: str) -> float:
+    """An argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text!r}: give a probability between 0 and 1, e.g. 0.5")
+    return value
+
+
 def print_table(results: list[Prediction], classes: list[str]) -> None:
     for r in results:
         if r.error:
@@ -193,10 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("records", nargs="+", help="WFDB record paths (with or without .hea) or folders")
     parser.add_argument("--models", type=Path, default=Path("models"), help="folder with fusion.pt (and branches)")
     parser.add_argument(
-        "--thresholds",
-        type=Path,
-        default=Path("metrics/detail"),
-        help="folder with the evaluate stage's detail <model>.json (validation-tuned thresholds)",
+        "--threshold",
+        type=probability,
+        help="one decision threshold for every class and model, instead of each checkpoint's validation-tuned ones",
     )
     parser.add_argument(
         "--metadata", type=Path, help="CSV with a record column (or PTB-XL's ptbxl_database.csv) and age, sex, ..."
@@ -218,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         results, classes = [], []
         if records:
-            results, classes = predict_records(records, args.models, args.thresholds, meta, args.all_branches)
+            results, classes = predict_records(records, args.models, meta, args.all_branches, threshold=args.threshold)
         elapsed = time.perf_counter() - start
         results += missing
         if args.json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from ptbxl_multimodal.errors import TrainingError
@@ -37,3 +38,12 @@ def predict_logits(
         with torch.autocast(device.type, dtype=torch.float16, enabled=amp and device.type == "cuda"):
             out.append(forward(take_batch(inputs, idx, device)).float().cpu())
     return torch.cat(out) if out else torch.zeros(0)
+
+
+def probabilities(
+    forward: Callable[[Batch], torch.Tensor], inputs: dict[str, np.ndarray], batch_size: int, device: torch.device
+) -> np.ndarray:
+    """Per-class probabilities (n, C) as float64 for in-memory inputs (name -> array), in order. Training (to
+    tune thresholds), evaluate and predict all go through here, so their figures agree to the last bit."""
+    batch = {n: torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) for n, x in inputs.items()}
+    return torch.sigmoid(predict_logits(forward, batch, batch_size, device)).numpy().astype(np.float64)

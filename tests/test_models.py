@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -9,6 +10,8 @@ from helpers.settings import defaults, filters
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.evaluation.metrics import tune_thresholds
+from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.models.fusion import FusionHead, FusionModel
 
@@ -99,3 +102,26 @@ def test_checkpoint_errors(tmp_path):
     torch.save({"something": 1}, tmp_path / "other.pt")
     with pytest.raises(StageError, match="not a checkpoint of this version of the pipeline"):
         checkpoints.load(tmp_path / "other.pt")
+
+
+def test_thresholds_travel_in_the_checkpoint_and_match_the_validation_tuning(tmp_path):
+    """The stored thresholds are the max-F1 ones of the model as evaluate and predict run it; a checkpoint of the
+    older format (no thresholds) loads, but asking for its thresholds is a one-line error naming the fix."""
+    model = build_branch("time", SHAPES["time"], 5, architecture("time")).eval()
+    spec = InputSpec((12, 1000), 100, 10.0, filters(100, bandpass=(0.5, 45.0, 3)))
+    ckpt = checkpoints.branch_checkpoint(
+        "time", model, architecture("time"), list("ABCDE"), "superdiagnostic", spec, {"best_epoch": 1}
+    )
+    x = make_inputs(batch=40)["time"].numpy()
+    y = (np.random.default_rng(0).random((40, 5)) < 0.4).astype(np.float32)
+    tuned = checkpoints.validation_thresholds(ckpt, x, y)
+    probs = Predictor(ckpt, 7, "cpu")({"time": x})  # another batch size: same model, same figures
+    np.testing.assert_allclose(tuned, tune_thresholds(y, probs), atol=1e-6)
+    checkpoints.save(checkpoints.set_thresholds(ckpt, tuned), tmp_path / "time.pt")
+    np.testing.assert_array_equal(checkpoints.thresholds(checkpoints.load(tmp_path / "time.pt"), "time.pt"), tuned)
+
+    older = {**ckpt, "format": "ptbxl-multimodal/2"}
+    del older["thresholds"]
+    torch.save(older, tmp_path / "old.pt")
+    with pytest.raises(StageError, match=r"old.pt: no decision thresholds .* --threshold"):
+        checkpoints.thresholds(checkpoints.load(tmp_path / "old.pt"), tmp_path / "old.pt")

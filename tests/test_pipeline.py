@@ -226,15 +226,17 @@ def test_predict_matches_evaluate_on_test_records(project, tmp_path):
     from ptbxl_multimodal.predict import main as predict
 
     test_ids = json.loads((project / "data/splits/split.json").read_text())["test"][:6]
+    alone = tmp_path / "copied"  # the checkpoints alone, without metrics/ or params.yaml: they carry their thresholds
+    alone.mkdir()
+    for model in MODELS:
+        shutil.copy(project / "models" / f"{model}.pt", alone)
     records = [str(SAMPLE / f"records100/{(e // 1000) * 1000:05d}/{e:05d}_lr") for e in test_ids]
     _metadata_csv(tmp_path / "meta.csv", test_ids)
     status = predict(
         [
             *records,
             "--models",
-            str(project / "models"),
-            "--thresholds",
-            str(project / "metrics/detail"),
+            str(alone),
             "--metadata",
             str(tmp_path / "meta.csv"),
             "--all-branches",
@@ -282,8 +284,8 @@ def test_predict_500hz_corrupt_and_wrong_leads(project, tmp_path, ecg_like):
             str(bad),
             "--models",
             str(project / "models"),
-            "--thresholds",
-            str(project / "metrics/detail"),
+            "--threshold",  # one explicit threshold instead of the checkpoint's tuned ones
+            "0.5",
             "--json",
             str(tmp_path / "p.json"),
         ]
@@ -293,6 +295,7 @@ def test_predict_500hz_corrupt_and_wrong_leads(project, tmp_path, ecg_like):
     good = recs[str(hr)]
     assert good["error"] is None and good["source_fs"] == 500 and 0 <= good["probabilities"]["fusion"]["NORM"] <= 1
     assert good["missing_inputs"] == ["age", "sex", "height", "weight"]
+    assert good["decisions"]["fusion"] == {c: int(p >= 0.5) for c, p in good["probabilities"]["fusion"].items()}
     assert "truncated" in recs[str(bad / "00003_lr")]["error"]
     assert "12 standard leads" in recs[str(bad / "eightleads")]["error"]
     assert recs[str(bad / "flatline")]["error"].startswith("unusable signal: lead I is flat")

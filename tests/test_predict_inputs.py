@@ -86,3 +86,10 @@ def test_help_names_the_command_and_the_units(capsys):
         predict(["--help"])
     text = capsys.readouterr().out
     assert text.startswith("usage: ptbxl-predict") and "0 male, 1 female" in text and "(cm)" in text
+
+
+@pytest.mark.parametrize("value", ["nan", "0", "1.5", "half"])
+def test_threshold_must_be_a_probability(value, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        predict(["x", "--threshold", value])
+    assert exit_.value.code == 2 and "give a probability between 0 and 1" in capsys.readouterr().err

@@ -44,7 +44,8 @@ class EvaluateSettings:
 
 
 def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]:
-    """Score every branch and the fusion model on the test split (thresholds from validation; the same bootstrap
+    """Score every branch and the fusion model on the test split (thresholds from the checkpoints, tuned on
+    validation; the same bootstrap
     resamples for every model); return the metrics per model after writing them with the paired differences,
     the plot data, the predictions and the run report."""
     ckpts = {name: checkpoints.load(paths.model(name)) for name in MODELS}
@@ -57,13 +58,13 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             )
     split = json.loads(paths.split.read_text())
     files = input_files(paths)
-    val, test = load_split(files, split["val"], paths.records), load_split(files, split["test"], paths.records)
+    test = load_split(files, split["test"], paths.records)
     resamples = bootstrap_indices(test.y, settings.bootstrap, settings.seed)
-    probs_val, probs_test, results, boots = {}, {}, {}, {}
+    probs_test, results, boots = {}, {}, {}
     for name, ckpt in ckpts.items():
-        predictor = Predictor(ckpt, settings.batch_size)
-        probs_val[name], probs_test[name] = predictor(val.inputs), predictor(test.inputs)
-        results[name], boots[name] = score(test.y, probs_test[name], val.y, probs_val[name], classes, resamples)
+        probs_test[name] = Predictor(ckpt, settings.batch_size)(test.inputs)
+        thresholds = checkpoints.thresholds(ckpt, paths.model(name))  # tuned on validation when it was trained
+        results[name], boots[name] = score(test.y, probs_test[name], thresholds, classes, resamples)
         r = results[name]
         log.info(
             "%-6s test macro AUC %.4f [%.4f, %.4f]  Fmax %.4f  F1 %.4f",

@@ -11,15 +11,13 @@ from ptbxl_multimodal.evaluation import metrics as M
 def score(
     y_test: np.ndarray,
     p_test: np.ndarray,
-    y_val: np.ndarray,
-    p_val: np.ndarray,
+    thresholds: np.ndarray,
     classes: list[str],
     resamples: np.ndarray,
 ) -> tuple[dict, np.ndarray]:
     """All test metrics of one model, and its AUC per bootstrap resample and scoreable class (for paired
-    comparisons); decision thresholds come from the validation split only. `resamples` (R, n) are shared by
-    every model (metrics.bootstrap_indices)."""
-    thresholds = M.tune_thresholds(y_val, p_val)
+    comparisons); `thresholds` are the model's own, tuned on the validation split when it was trained.
+    `resamples` (R, n) are shared by every model (metrics.bootstrap_indices)."""
     decision = p_test >= thresholds
     per = M.binary_scores(y_test, decision)
     aucs = M.per_class_auc(y_test, p_test)

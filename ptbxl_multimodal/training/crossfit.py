@@ -100,6 +100,7 @@ def crossfit_branch(name: str, params: BranchParams, split: SplitSettings, k: in
             ckpt = checkpoints.branch_checkpoint(
                 name, model, params.architecture, labels.classes, labels.task, spec, training
             )
+            checkpoints.set_thresholds(ckpt, checkpoints.validation_thresholds(ckpt, val.inputs[name], val.y))
             checkpoints.save(ckpt, fold_dir / f"fold{g}.pt")
             folds.append({"fold": g, "held_out": int(held_out.sum()), "best_epoch": result.best_epoch})
     summary = {"branch": name, "folds": k, "oof_macro_auc": macro_auc(train.y, expit(oof)), "per_fold": folds}

@@ -82,5 +82,6 @@ def train_branch(name: str, params: BranchParams, paths: ProjectPaths) -> Path:
         ckpt = checkpoints.branch_checkpoint(
             name, model, params.architecture, labels.classes, labels.task, InputSpec.from_h5(*files[name]), training
         )
+        checkpoints.set_thresholds(ckpt, checkpoints.validation_thresholds(ckpt, val.inputs[name], val.y))
         checkpoints.save(ckpt, out)
     return out

@@ -13,6 +13,8 @@ from ptbxl_multimodal import checkpoints, fusion_checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES, input_files, unmixed
 from ptbxl_multimodal.data.loading import SplitData, load_split
 from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.evaluation.metrics import tune_thresholds
+from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.models.fusion import FusionModel
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.schema import raise_if, setting
@@ -120,9 +122,9 @@ def train_fusion(params: FusionParams, paths: ProjectPaths) -> Path:
             return out
         summarize_selected(live, result.history, result.best_epoch)
         training = {**result.record(settings), "branches": names}
-        checkpoints.save(
-            fusion_checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first["task"], training), out
-        )
+        ckpt = fusion_checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first["task"], training)
+        probs = Predictor(ckpt, checkpoints.INFERENCE_BATCH, "cpu")(val.inputs)  # as evaluate and predict run it
+        checkpoints.save(checkpoints.set_thresholds(ckpt, tune_thresholds(val.y, probs)), out)
     return out
 
 

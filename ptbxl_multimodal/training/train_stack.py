@@ -18,7 +18,7 @@ from ptbxl_multimodal import checkpoints, fusion_checkpoints
 from ptbxl_multimodal.branches import input_files
 from ptbxl_multimodal.data.loading import load_split, read_labels
 from ptbxl_multimodal.errors import StageError
-from ptbxl_multimodal.evaluation.metrics import macro_auc
+from ptbxl_multimodal.evaluation.metrics import macro_auc, tune_thresholds
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.paths import ProjectPaths
@@ -77,9 +77,10 @@ def train_stack(params: FusionParams, folds: int, paths: ProjectPaths) -> Path:
         )
         for mode in ("full", "bagged")
     }
-    val_auc = {mode: macro_auc(val.y, Predictor(ckpt, 256, "cpu")(val.inputs)) for mode, ckpt in variants.items()}
+    val_probs = {mode: Predictor(c, checkpoints.INFERENCE_BATCH, "cpu")(val.inputs) for mode, c in variants.items()}
+    val_auc = {mode: macro_auc(val.y, p) for mode, p in val_probs.items()}
     log.info("stack: validation macro AUC %.4f (full models), %.4f (bagged fold models)", *val_auc.values())
-    ckpt = variants[p.test_logits]
+    ckpt = checkpoints.set_thresholds(variants[p.test_logits], tune_thresholds(val.y, val_probs[p.test_logits]))
     ckpt["training"] = {
         "method": "stack",
         "branches": names,
