@@ -1,19 +1,25 @@
-"""The code layout keeps its promises: exact code deps in dvc.yaml, a library without cycles that knows nothing of
-DVC or of the stages, and stage entry points that stay thin."""
+"""The code layout keeps its promises: exact, generated code deps in dvc.yaml, a library without cycles that knows
+nothing of DVC or of the stages, branch models imported only where used, and stage entry points that stay thin."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from helpers.imports import closure, import_graph, imported_modules
+from helpers.imports import closure, code_deps, import_graph, imported_modules
+from helpers.project import committed_params_text
 from helpers.sample import ROOT
 
 LIBRARY = ROOT / "ptbxl_multimodal"
 STAGES = sorted((ROOT / "stages").glob("*.py"))
+
+
+SHAPES = {"time": (12, 1000), "freq": (12, 501), "spec": (12, 33, 60), "meta": (8,)}  # one record's input
 
 
 def dvc_stages() -> dict[str, dict]:
@@ -29,6 +35,44 @@ def dvc_stages() -> dict[str, dict]:
                 text = text.replace(f"${{item.{field}}}", value)
             out[f"{name}@{key}"] = yaml.safe_load(text)
     return out
+
+
+def test_generated_code_deps_are_current():
+    """`python scripts/code_deps.py --check` (what CI runs through this test): dvc.yaml as the script would write it."""
+    text = (ROOT / "dvc.yaml").read_text()
+    expected = code_deps.expected_lines(ROOT, yaml.safe_load(text), code_deps.branch_modules(ROOT))
+    assert code_deps.rewrite(text, dict(expected)) == text, "dvc.yaml is stale: run `python scripts/code_deps.py`"
+
+
+def test_stale_code_deps_are_reported(tmp_path):
+    """A dvc.yaml missing a generated line is rewritten with it, and --check names the stage instead."""
+    text = (ROOT / "dvc.yaml").read_text()
+    stale = text.replace("        - ptbxl_multimodal/training/loop.py\n", "", 1)
+    assert stale != text
+    expected = code_deps.expected_lines(ROOT, yaml.safe_load(stale), code_deps.branch_modules(ROOT))
+    assert code_deps.rewrite(stale, dict(expected)) == text
+
+
+@pytest.mark.parametrize("branch", ["time", "freq", "spec", "meta"])
+def test_a_branch_stage_imports_its_own_model_only(branch, tmp_path):
+    """What the generated deps assume of the branch table: reading a branch's params and building its model
+    imports that branch's model module and no other model, nor the fusion heads."""
+    code = (
+        "import sys\n"
+        "from ptbxl_multimodal.branches import BRANCHES\n"
+        "from ptbxl_multimodal.schema import read_params\n"
+        "import stages.train, stages.crossfit\n"
+        "from ptbxl_multimodal.training.train_branch import load_branch_params\n"
+        f"p = load_branch_params(read_params(sys.argv[1]), {branch!r})\n"
+        f"BRANCHES[{branch!r}].build({SHAPES[branch]}, 5, p.architecture)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ptbxl_multimodal.models.')))\n"
+    )
+    params = tmp_path / "params.yaml"
+    params.write_text(committed_params_text())
+    done = subprocess.run([sys.executable, "-c", code, str(params)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    module = code_deps.branch_modules(ROOT)[branch].stem
+    assert done.stdout.strip() == str(sorted(["ptbxl_multimodal.models.base", f"ptbxl_multimodal.models.{module}"]))
 
 
 def covered(path: Path, deps: list[str]) -> bool:
