@@ -7,8 +7,8 @@ Each record is read with wfdb, resampled to the model's rate and put through exa
 and features stored in the checkpoints. Decisions use the per-class thresholds tuned on the
 validation split when each model was trained, stored in its checkpoint (a checkpoint copied alone
 decides the same); --threshold P overrides them with one threshold for every class. A record that
-cannot be used is reported with its problem; the others are still predicted, and the exit status is 1 if any failed (2 if nothing
-could be predicted because of the arguments).
+cannot be used is reported with its problem; the others are still predicted, and the exit status is
+1 if any failed (2 if nothing could be predicted because of the arguments).
 
 Metadata: age in years (PTB-XL's 300 means over 89), sex 0 = male / 1 = female, height in cm,
 weight in kg; any may be missing. --metadata takes a CSV with a `record` column (00001_lr, or a
