@@ -17,7 +17,7 @@ from ptbxl_multimodal.data.feature_files import FeatureSettings
 from ptbxl_multimodal.data.fetch import DownloadSettings
 from ptbxl_multimodal.data.processed_files import PreprocessSettings
 from ptbxl_multimodal.data.splits import SplitSettings
-from ptbxl_multimodal.evaluation.evaluate import EvaluateSettings
+from ptbxl_multimodal.evaluation.settings import EvaluateSettings
 from ptbxl_multimodal.schema import parse, raise_if, read_params, subtree, unknown_keys
 from ptbxl_multimodal.training.crossfit import CrossfitSettings
 from ptbxl_multimodal.training.settings import TrainSettings

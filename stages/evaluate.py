@@ -1,7 +1,8 @@
 """Stage `evaluate`: score every branch and the fusion model on the test split; write metrics, plots, report."""
 
 from ptbxl_multimodal.cli import run_stage
-from ptbxl_multimodal.evaluation.evaluate import EvaluateSettings, evaluate
+from ptbxl_multimodal.evaluation.evaluate import evaluate
+from ptbxl_multimodal.evaluation.settings import EvaluateSettings
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.schema import load_section, read_params
 

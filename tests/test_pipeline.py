@@ -121,7 +121,8 @@ def test_out_of_fold_logits_come_from_models_that_never_saw_the_record(project):
 
 def test_evaluate_refuses_models_trained_on_other_classes(project, tmp_path):
     from ptbxl_multimodal.errors import StageError
-    from ptbxl_multimodal.evaluation.evaluate import EvaluateSettings, evaluate
+    from ptbxl_multimodal.evaluation.evaluate import evaluate
+    from ptbxl_multimodal.evaluation.settings import EvaluateSettings
     from ptbxl_multimodal.paths import ProjectPaths
 
     copy = tmp_path / "copy"

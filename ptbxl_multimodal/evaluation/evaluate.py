@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,22 +24,13 @@ from ptbxl_multimodal.evaluation.scoring import (
     paired_differences,
     score,
 )
+from ptbxl_multimodal.evaluation.settings import EvaluateSettings
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.schema import setting
 
 log = logging.getLogger(__name__)
 MODELS = (*BRANCH_NAMES, "fusion")
-
-
-@dataclass(frozen=True)
-class EvaluateSettings:
-    """params.yaml `evaluate`."""
-
-    bootstrap: int = setting(ge=0)  # resamples for the 95% confidence interval of macro AUC
-    seed: int = setting(ge=0)
-    batch_size: int = setting(ge=1)
 
 
 def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]:
