@@ -64,6 +64,50 @@ def test_one_change_reruns_exactly_the_stages_that_read_it(project, change, expe
     assert stages_run(dvc(project, "repro").stdout) == {"check_params", *expected}
 
 
+MODEL_FILES = {
+    "time": "ptbxl_multimodal/models/time_cnn.py",
+    "freq": "ptbxl_multimodal/models/freq_transformer.py",
+    "spec": "ptbxl_multimodal/models/spec_cnn.py",
+    "meta": "ptbxl_multimodal/models/meta_mlp.py",
+}
+# check_params validates every section with the settings types, which live beside the models and training code:
+# it reruns on their edits, in seconds, and reruns nothing after it.
+CODE_EDITS = [
+    *[(f, {"check_params", f"train@{b}", f"crossfit@{b}", "fusion", "evaluate"}) for b, f in MODEL_FILES.items()],
+    ("ptbxl_multimodal/models/fusion.py", {"check_params", "fusion", "evaluate"}),
+    ("ptbxl_multimodal/models/stacked.py", {"check_params", "fusion", "evaluate"}),
+    ("ptbxl_multimodal/training/loop.py", {"check_params", *BRANCH_STAGES, *CROSSFIT_STAGES, "fusion"}),
+    ("ptbxl_multimodal/evaluation/report.py", {"evaluate"}),
+]
+
+
+def test_a_code_edit_makes_stale_exactly_the_stages_that_run_that_code(project):
+    """Append a comment to one file of the library, ask `dvc status` what is stale, put the file back."""
+    for rel, expected in CODE_EDITS:
+        path = project / rel
+        original = path.read_text()
+        path.write_text(original + "# edited\n")
+        try:
+            stale = set(json.loads(dvc(project, "status", "--json").stdout))
+        finally:
+            path.write_text(original)
+        assert stale == expected, rel
+    assert "up to date" in dvc(project, "status").stdout
+
+
+def test_dry_runs_and_the_graph_work_in_a_fresh_clone_and_after_a_run(project, tmp_path):
+    """check_params comes first with no placeholder output; after a run `dvc repro --dry` previews; in a fresh clone
+    DVC 3.67's own dry run cannot hash inputs that no stage has made yet (treeverse/dvc#9818), so the preview there is
+    `dvc repro --dry --force` (every stage, in order), and `dvc status` and `dvc dag` work."""
+    assert dvc(project, "repro", "--dry").returncode == 0
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True)
+    order = re.findall(r"Running stage '([^']+)'", dvc(clone, "repro", "--dry", "--force").stdout)
+    assert order[0] == "check_params" and len(order) == 16 and not (clone / "data").exists()
+    dvc(clone, "status")
+    assert "evaluate" in dvc(clone, "dag").stdout
+
+
 def test_the_number_of_cross_fitting_groups_is_read_by_crossfit_and_fusion(project):
     """Checked with `dvc status` (what would rerun) rather than a rerun of all four crossfit stages. A stage
     that reads the whole `crossfit` section reports the section as changed."""
