@@ -13,6 +13,11 @@ class ProjectPaths:
     root: Path = Path(".")
 
     @property
+    def params_checked(self) -> Path:
+        """Written once params.yaml passed the whole-file check; its text never changes, and git tracks it."""
+        return self.root / "metrics" / "params_check.txt"
+
+    @property
     def raw(self) -> Path:
         """The verified PTB-XL tree."""
         return self.root / "data" / "raw"
