@@ -73,7 +73,10 @@ def load(path: str | Path) -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise StageError(f"{path}: model not found; run `dvc repro` to train it") from None
+        raise StageError(
+            f"{path}: model not found; train it with `dvc repro` (downloads PTB-XL), or offline with a local copy: "
+            "`dvc exp run -S download.source=/path/to/ptb-xl`"
+        ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") not in READABLE:
         raise StageError(
             f"{path}: not a checkpoint of this version of the pipeline (format {FORMAT}); run `dvc repro` to retrain it"

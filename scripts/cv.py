@@ -4,6 +4,7 @@
     python scripts/cv.py queue seeds --seeds 42 1 2 [-S key=value ...]              # the standard split
     dvc queue start -j 1          # then wait for `dvc queue status`
     python scripts/cv.py summary rotations [--markdown results.md]                  # or: summary seeds
+    python scripts/cv.py show                # every commit and finished experiment, one line each, 120 columns
 
 Experiments are named cv-rot-<k> and cv-seed-<s>; `summary` reads them from `dvc exp show --json` and prints,
 per model, the mean and sd of test macro AUC, and fusion minus each run's validation-best branch with the
@@ -16,6 +17,7 @@ import argparse
 import json
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,6 +72,44 @@ def to_run(name: str, data: dict) -> Run | None:
     )
 
 
+WIDTH = 120
+
+
+def flat(tree: dict, prefix: str = "") -> dict[str, object]:
+    """Nested params as dotted keys."""
+    out: dict[str, object] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def show_lines(found: list[tuple[str, dict]]) -> list[str]:
+    """One line per run (fusion's test macro AUC and its paired difference from the validation-best branch, with
+    intervals), then the params it changed against the first run listed (the current commit), indented."""
+    head = f"{'run':<20} {'fusion test AUC [95% CI]':<26} {'fusion - best branch [95% CI]':<31} {'p(<=0)':>6}"
+    lines = [head, "-" * len(head)]
+    base = None
+    for name, data in found:
+        metrics = data.get("metrics", {})
+        fusion = (metrics.get("metrics/eval/fusion.json") or {}).get("data")
+        diff = (metrics.get("metrics/eval/fusion_vs_best.json") or {}).get("data")
+        params = flat(data["params"]["params.yaml"]["data"])
+        base = params if base is None else base
+        if not fusion or not diff:
+            lines.append(f"{name[:20]:<20} (no evaluation metrics)")
+            continue
+        auc = f"{fusion['auc']:.3f} [{fusion['auc_lo']:.3f}, {fusion['auc_hi']:.3f}]"
+        vs = f"{diff['auc']:+.3f} [{diff['auc_lo']:+.3f}, {diff['auc_hi']:+.3f}]"
+        lines.append(f"{name[:20]:<20} {auc:<26} {vs:<31} {diff.get('p_le0', float('nan')):>6.2f}")
+        changed = [f"{k}={json.dumps(v)}" for k, v in params.items() if base.get(k) != v]
+        if changed:
+            lines += textwrap.wrap(" ".join(changed), WIDTH, initial_indent="    ", subsequent_indent="    ")
+    return lines
+
+
 def test_train_ratio(data: dict) -> float:
     """n_test / n_train of the corrected t-test, from the split's folds (each strat_fold is about a tenth)."""
     split = data["params"]["params.yaml"]["data"]["split"]
@@ -97,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         help="summarise these experiments (or commits, e.g. a branch) instead of cv-rot-* / cv-seed-*",
     )
     s.add_argument("--markdown", type=Path, help="also write the tables to this file")
+    sub.add_parser("show", help="every commit and finished experiment, one line each (fits 120 columns)")
     args = parser.parse_args(argv)
 
     if args.command == "queue":
@@ -110,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     if done.returncode != 0:
         print(f"error: dvc exp show failed: {done.stderr.strip()}", file=sys.stderr)
         return 1
+    if args.command == "show":
+        print("\n".join(show_lines(list(experiments(json.loads(done.stdout))))))
+        return 0
     wanted = lambda name: name in args.names if args.names else name.startswith(PREFIX[args.kind])  # noqa: E731
     found = {name: data for name, data in experiments(json.loads(done.stdout)) if wanted(name)}
     runs = [r for name, data in sorted(found.items()) if (r := to_run(name, data))]

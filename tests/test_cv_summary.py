@@ -94,3 +94,30 @@ def test_summary_skips_queued_running_and_failed_experiments():
         },
     ]
     assert [name for name, _ in cv.experiments(shown)] == ["main", "done", "queued-done"]
+
+
+def _exp(name, auc, diff, **params):
+    data = {
+        "params": {
+            "params.yaml": {"data": {"train": {"common": {"seed": 42, **params}}, "fusion": {"method": "stack"}}}
+        },
+        "metrics": {
+            "metrics/eval/fusion.json": {"data": {"auc": auc, "auc_lo": auc - 0.05, "auc_hi": auc + 0.05}},
+            "metrics/eval/fusion_vs_best.json": {
+                "data": {"auc": diff, "auc_lo": diff - 0.04, "auc_hi": diff + 0.04, "p_le0": 0.25}
+            },
+        },
+    }
+    return name, data
+
+
+def test_show_fits_120_columns_and_names_what_each_run_changed():
+    """`scripts/cv.py show`: a line per run, the changed params under it (wrapped, never cut), 120 columns at most."""
+    script = load_script()
+    many = {f"k{i:02d}": i for i in range(30)}  # a run that changed many params: wrapped over several lines
+    runs = [_exp("master", 0.866, 0.035), _exp("exp-seed-11", 0.871, 0.01, seed=11), _exp("wide", 0.8, -0.02, **many)]
+    lines = script.show_lines(runs)
+    assert max(map(len, lines)) <= 120
+    assert lines[2].split()[:2] == ["master", "0.866"] and "+0.035 [-0.005, +0.075]" in lines[2]
+    assert lines[3].startswith("exp-seed-11") and lines[4] == "    train.common.seed=11"
+    assert "train.common.k29=29" in " ".join(lines[6:]) and len(lines) > 7

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.project import copy_project, dvc, env, git, params_changed, set_params, stages_run
+from helpers.project import copy_project, dvc, env, git, make_project, params_changed, set_params, stages_run
 from helpers.sample import ROOT, needs_sample
 
 pytestmark = [needs_sample, pytest.mark.slow]
@@ -280,6 +280,9 @@ def test_readme_compare_recipe(project):
     for model in ("time", "freq", "spec", "meta", "fusion"):
         assert f"metrics/eval/{model}.json" in metrics_diff and "auc" in metrics_diff, model
     assert re.search(r"train\.common\.seed\s+42\s+11", params_diff), params_diff
+    # what the recipe commits is all a run leaves for git: DVC's outputs (and `dvc plots show`'s page) are ignored
+    dvc(project, "plots", "show")
+    assert git(project, "status", "--porcelain") == ""
 
 
 @pytest.mark.skipif(torch_has_cuda(), reason="device=cuda is how this test makes a stage fail on a CPU machine")
@@ -298,3 +301,30 @@ def test_a_failed_run_is_undone_as_the_readme_says(project):
         assert shell(project, command).returncode == 0, command
     assert {p: (project / p).read_bytes() for p in tracked} == before
     assert stages_run(dvc(project, "repro").stdout) <= {"check_params"}  # it recorded the failed values
+
+
+@pytest.mark.skipif(torch_has_cuda(), reason="device=cuda is how this test makes a stage fail on a CPU machine")
+def test_dvc_exp_apply_undoes_a_failed_run_and_keeps_the_experiments_params(project):
+    """The README's other undo: a failed run after a good experiment; `dvc exp apply` brings back that experiment's
+    params.yaml (here its bootstrap count, as it would an uncommitted download.source) and its outputs."""
+    good = dvc(project, "exp", "run", "-n", "good", "-S", "evaluate.bootstrap=12")
+    assert "No file hash info found" not in good.stdout + good.stderr  # dvc.lock records every output
+    before = (project / "metrics/eval/fusion.json").read_bytes()
+    failed = dvc(project, "exp", "run", "-S", "train.common.device=cuda", check=False)
+    assert failed.returncode != 0 and not (project / "models/time.pt").exists()
+    dvc(project, "exp", "apply", "good")
+    assert yaml.safe_load((project / "params.yaml").read_text())["evaluate"]["bootstrap"] == 12
+    assert (project / "models/time.pt").exists() and (project / "metrics/eval/fusion.json").read_bytes() == before
+    assert stages_run(dvc(project, "repro").stdout) == set()
+    git(project, "checkout", "params.yaml")  # leave the shared project as it was
+    dvc(project, "checkout")
+
+
+def test_a_first_run_that_fails_warns_about_every_output_again(tmp_path):
+    """In a fresh project, a failed first run leaves a dvc.lock that records only what finished, so the next
+    `dvc exp run` warns once per output again (README: the warnings stop once a run completes)."""
+    proj = make_project(tmp_path / "proj", "/nonexistent/ptb-xl")
+    for _ in range(2):
+        done = dvc(proj, "exp", "run", check=False)
+        assert done.returncode != 0 and "no such folder" in done.stdout + done.stderr
+        assert (done.stdout + done.stderr).count("No file hash info found") >= 30

@@ -158,3 +158,25 @@ def test_stage_entry_points_are_thin(entry):
     code = [line for line in entry.read_text().splitlines() if line.strip()]
     assert len(code) <= 30, f"{entry.name}: {len(code)} lines; move the work into the library"
     assert not re.search(r"^\s*(class |def (?!main\b))", entry.read_text(), re.M), f"{entry.name} defines library code"
+
+
+def test_confusion_matrices_have_one_orientation(tmp_path, monkeypatch):
+    """Rows are the truth and columns the decision, in the run report's figure and on the `dvc plots` page alike."""
+    import matplotlib.pyplot as plt
+
+    from ptbxl_multimodal.evaluation.report import confusion_figure
+
+    plot = next(
+        p
+        for p in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["evaluate"]["plots"]
+        if "metrics/plots/confusion" in p
+    )
+    spec = plot["metrics/plots/confusion"]
+    assert (spec["x"], spec["y"]) == ("predicted", "actual")  # the template draws x as columns, y as rows
+    monkeypatch.setattr(plt, "close", lambda fig: None)
+    counts = {"tn": 5, "fp": 1, "fn": 2, "tp": 3}
+    confusion_figure(tmp_path / "c.png", {"fusion": {"per_class": {"NORM": counts}}}, ["NORM"])
+    ax = plt.gcf().axes[0]
+    assert ax.get_xlabel() == "predicted" and ax.get_ylabel().endswith("actual")
+    assert ax.texts[1].get_text() == "1" and ax.texts[2].get_text() == "2"  # row "no": fp in column "yes"
+    plt.close("all")

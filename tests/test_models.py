@@ -97,7 +97,7 @@ def test_checkpoint_round_trip(tmp_path):
 
 
 def test_checkpoint_errors(tmp_path):
-    with pytest.raises(StageError, match="model not found"):
+    with pytest.raises(StageError, match=r"model not found; train it with `dvc repro` .* download.source="):
         checkpoints.load(tmp_path / "none.pt")
     torch.save({"something": 1}, tmp_path / "other.pt")
     with pytest.raises(StageError, match="not a checkpoint of this version of the pipeline"):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 
 import h5py
 import pytest
 
 from helpers.project import copy_project, dvc, make_project, stages_run
-from helpers.sample import SAMPLE, needs_sample
+from helpers.sample import ROOT, SAMPLE, needs_sample
 
 pytestmark = [needs_sample, pytest.mark.slow]
 MODELS = ("time", "freq", "spec", "meta", "fusion")
@@ -350,3 +351,17 @@ def test_two_process_ddp_matches_one_process(project, tmp_path):
     for key, value in a["state_dict"].items():
         assert torch.allclose(value.float(), b["state_dict"][key].float(), atol=1e-5), key
     assert (tmp_path / "ddp/metrics/train/meta/metrics.json").is_file()  # written once, by rank 0
+
+
+def test_readme_predict_command(project):
+    """The README's predict example, as written (the sample's path made absolute for the test's folder)."""
+    from helpers.project import env
+
+    text = (ROOT / "README.md").read_text()
+    marker = "tests/test_pipeline.py::test_readme_predict_command"
+    (command,) = [c for c in text[text.index(marker) :].split("```bash\n", 1)[1].split("```", 1)[0].splitlines() if c]
+    command = command.replace("../shared/ptbxl", str(SAMPLE))
+    done = subprocess.run(["bash", "-c", command], cwd=project, env=env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip()
+    assert line.startswith(f"{SAMPLE}/records100/00000/00001_lr [fusion] CD ") and "-> " in line, line
