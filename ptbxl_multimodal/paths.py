@@ -102,7 +102,7 @@ class ProjectPaths:
 
     @property
     def eval_detail(self) -> Path:
-        """Per-class test metrics and thresholds, one JSON per model (read by the report and predict)."""
+        """Per-class test metrics, one JSON per model (read by the run report; thresholds live in the checkpoints)."""
         return self.root / "metrics" / "detail"
 
     @property

@@ -92,7 +92,7 @@ def test_metrics_cover_every_model_with_the_promised_keys(project):
 
 def test_out_of_fold_logits_come_from_models_that_never_saw_the_record(project):
     """Each training record's out-of-fold logit is the prediction of the one fold model trained without its
-    group; with the test's fusion.folds = 2 the groups are strat_folds 1-4 and 5-8."""
+    group; with the test's crossfit.folds = 2 the groups are strat_folds 1-4 and 5-8."""
     import numpy as np
     import torch
 
