@@ -17,15 +17,12 @@ import torch
 
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.errors import StageError
-from ptbxl_multimodal.evaluation.metrics import tune_thresholds
 from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.models.base import BranchModel
-from ptbxl_multimodal.runtime import probabilities
 
 FORMAT = "ptbxl-multimodal/3"  # 2: typed input spec and architecture settings; 3: decision thresholds inside
 READABLE = ("ptbxl-multimodal/2", FORMAT)  # 2 loads, but has no thresholds: `thresholds` says what to do
-INFERENCE_BATCH = 256  # records per forward pass when thresholds are tuned (evaluate.batch_size's default)
 
 
 def cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -102,14 +99,6 @@ def thresholds(ckpt: dict[str, Any], path: str | Path) -> np.ndarray:
     if values.shape != (len(ckpt["classes"]),):
         raise StageError(f"{path}: {values.size} thresholds for {len(ckpt['classes'])} classes; retrain it")
     return values
-
-
-def validation_thresholds(ckpt: dict[str, Any], val_inputs: np.ndarray, y_val: np.ndarray) -> np.ndarray:
-    """Per-class thresholds (max F1) of a branch checkpoint's model on its validation inputs, run exactly as
-    evaluate and predict run it (rebuilt from the checkpoint, same batches), so every decision agrees."""
-    model = branch_from_checkpoint(ckpt)
-    probs = probabilities(lambda b: model(b["x"]), {"x": val_inputs}, INFERENCE_BATCH, torch.device("cpu"))
-    return tune_thresholds(y_val, probs)
 
 
 def input_spec(ckpt: dict[str, Any]) -> InputSpec:

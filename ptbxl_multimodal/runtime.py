@@ -10,6 +10,7 @@ import torch
 from ptbxl_multimodal.errors import TrainingError
 
 Batch = dict[str, torch.Tensor]
+INFERENCE_BATCH = 256  # records per forward pass when thresholds are tuned (evaluate.batch_size's default)
 
 
 def resolve_device(name: str) -> torch.device:

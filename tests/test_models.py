@@ -14,6 +14,7 @@ from ptbxl_multimodal.evaluation.metrics import tune_thresholds
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.models.fusion import FusionHead, FusionModel
+from ptbxl_multimodal.training.train_branch import validation_thresholds
 
 PARAMS = defaults()
 # Real shapes at the defaults: 10 s at 100 Hz; 501 FFT bins (0-50 Hz); 33 x 59 spectrogram; 4 metadata columns.
@@ -114,7 +115,7 @@ def test_thresholds_travel_in_the_checkpoint_and_match_the_validation_tuning(tmp
     )
     x = make_inputs(batch=40)["time"].numpy()
     y = (np.random.default_rng(0).random((40, 5)) < 0.4).astype(np.float32)
-    tuned = checkpoints.validation_thresholds(ckpt, x, y)
+    tuned = validation_thresholds(ckpt, x, y)
     probs = Predictor(ckpt, 7, "cpu")({"time": x})  # another batch size: same model, same figures
     np.testing.assert_allclose(tuned, tune_thresholds(y, probs), atol=1e-6)
     checkpoints.save(checkpoints.set_thresholds(ckpt, tuned), tmp_path / "time.pt")

@@ -17,6 +17,7 @@ from ptbxl_multimodal.evaluation.metrics import tune_thresholds
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.models.fusion import FusionModel
 from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.runtime import INFERENCE_BATCH
 from ptbxl_multimodal.schema import raise_if, setting
 from ptbxl_multimodal.training.live_log import summarize_selected, training_log
 from ptbxl_multimodal.training.loop import fit
@@ -123,7 +124,7 @@ def train_fusion(params: FusionParams, paths: ProjectPaths) -> Path:
         summarize_selected(live, result.history, result.best_epoch)
         training = {**result.record(settings), "branches": names}
         ckpt = fusion_checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first["task"], training)
-        probs = Predictor(ckpt, checkpoints.INFERENCE_BATCH, "cpu")(val.inputs)  # as evaluate and predict run it
+        probs = Predictor(ckpt, INFERENCE_BATCH, "cpu")(val.inputs)  # as evaluate and predict run it
         checkpoints.save(checkpoints.set_thresholds(ckpt, tune_thresholds(val.y, probs)), out)
     return out
 

@@ -22,6 +22,7 @@ from ptbxl_multimodal.evaluation.metrics import macro_auc, tune_thresholds
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.runtime import INFERENCE_BATCH
 from ptbxl_multimodal.training.crossfit import read_oof
 from ptbxl_multimodal.training.stacking import choose_combiner
 from ptbxl_multimodal.training.train_fusion import FusionParams, load_branches
@@ -77,7 +78,7 @@ def train_stack(params: FusionParams, folds: int, paths: ProjectPaths) -> Path:
         )
         for mode in ("full", "bagged")
     }
-    val_probs = {mode: Predictor(c, checkpoints.INFERENCE_BATCH, "cpu")(val.inputs) for mode, c in variants.items()}
+    val_probs = {mode: Predictor(c, INFERENCE_BATCH, "cpu")(val.inputs) for mode, c in variants.items()}
     val_auc = {mode: macro_auc(val.y, p) for mode, p in val_probs.items()}
     log.info("stack: validation macro AUC %.4f (full models), %.4f (bagged fold models)", *val_auc.values())
     ckpt = checkpoints.set_thresholds(variants[p.test_logits], tune_thresholds(val.y, val_probs[p.test_logits]))
