@@ -5,7 +5,7 @@ import pytest
 
 from helpers.records import write_record
 from helpers.sample import SAMPLE, needs_sample
-from ptbxl_multimodal.data.records import LEADS, read_record
+from ptbxl_multimodal.data.records import LEADS, read_ecg, read_record
 from ptbxl_multimodal.errors import RecordError
 
 
@@ -47,7 +47,7 @@ def test_missing_header(tmp_path):
 
 def test_wrong_lead_set(tmp_path, ecg_like):
     path = write_record(tmp_path, "eight", ecg_like(100)[:, :8], 100)
-    with pytest.raises(RecordError, match="expected the 12 standard leads"):
+    with pytest.raises(RecordError, match="lead.s. V3, V4, V5, V6 missing: the model needs the 12 standard leads"):
         read_record(path)
 
 
@@ -88,7 +88,7 @@ def test_fast_reader_matches_wfdb_on_every_sample_record():
         base = hea.with_suffix("")
         leads, fs, fast, units = _read_format16(base)
         ref = wfdb.rdrecord(str(base))
-        assert fs == ref.fs and leads == tuple(s.upper() for s in ref.sig_name) and units == ref.units
+        assert fs == ref.fs and leads == tuple(ref.sig_name) and units == ref.units
         assert np.allclose(fast, ref.p_signal.T, atol=1e-6), base
 
 
@@ -151,3 +151,43 @@ def test_data_of_another_record_is_caught(tmp_path):
     shutil.copy(SAMPLE / "records100/00000/00002_lr.dat", base.with_suffix(".dat"))
     with pytest.raises(RecordError, match="checksum|first sample"):
         read_record(base)
+
+
+@needs_sample
+def test_leads_are_read_by_name_in_any_order_and_extra_leads_are_set_aside(tmp_path):
+    """A cart that stores V6..I with aVR spelt its own way, or adds the Frank leads, reads back exactly."""
+    from helpers import variants
+
+    base = variants.original(1)
+    reference = read_ecg(base)
+    assert reference.ignored_leads == []
+    shuffled = read_ecg(variants.reordered(base, tmp_path, [11, 3, 0, 7, 1, 10, 2, 4, 9, 5, 8, 6]))
+    np.testing.assert_array_equal(shuffled.signal, reference.signal)
+    fifteen = read_ecg(variants.fifteen_leads(base, tmp_path))
+    np.testing.assert_array_equal(fifteen.signal, reference.signal)
+    assert fifteen.ignored_leads == ["vx", "vy", "vz"]
+    micro = read_ecg(variants.in_microvolts(base, tmp_path))
+    np.testing.assert_allclose(micro.signal, reference.signal, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "names,message",
+    [
+        (["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "vx"], r"lead\(s\) V6 missing"),
+        (["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6", "v6"], r"lead\(s\) V6 repeated"),
+    ],
+    ids=["missing", "repeated"],
+)
+def test_a_missing_or_ambiguous_lead_is_named(tmp_path, ecg_like, names, message):
+    x = ecg_like(100)
+    path = write_record(tmp_path, "odd", np.concatenate([x, x[:, :1]], axis=1)[:, : len(names)], 100, names)
+    with pytest.raises(RecordError, match=message):
+        read_record(path)
+
+
+def test_a_fractional_sampling_rate_is_refused(tmp_path, ecg_like):
+    path = write_record(tmp_path, "frac", ecg_like(100), 100)
+    hea = path.with_suffix(".hea")
+    hea.write_text(hea.read_text().replace(" 100 1000", " 128.5 1000", 1))
+    with pytest.raises(RecordError, match="128.5 Hz is not a whole number"):
+        read_record(path)

@@ -1,8 +1,14 @@
-"""Read one PTB-XL WFDB record with wfdb and check it is what the pipeline expects."""
+"""Read one WFDB record with wfdb and check it is what the pipeline expects.
+
+Leads are found by their header names, not their position: any order is read back in the standard order,
+extra leads (e.g. the Frank leads vx, vy, vz of PhysioNet's PTB database) are set aside and named, and a
+record without one of the 12 standard leads is refused, naming the lead.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import wfdb
@@ -16,14 +22,29 @@ BYTES_PER_SAMPLE = {"16": 2, "80": 1, "212": 1.5, "24": 3, "32": 4}
 UNITS_TO_MV = {"mv": 1.0, "uv": 1e-3, "μv": 1e-3, "µv": 1e-3, "v": 1e3}  # header units -> factor to mV
 
 
-def read_record(path: str | Path, expected_fs: int | None = None, min_seconds: float = 0.0) -> tuple[np.ndarray, int]:
-    """Return the signal as float32 (12, T) in mV in the standard lead order, and its sampling rate.
+class ECG(NamedTuple):
+    """A record's 12 standard leads (float32, mV, standard order), its sampling rate, and the header's other
+    leads, which were not read."""
 
-    Raises RecordError for a missing or unparsable file, the wrong lead set, a sampling rate other
-    than `expected_fs`, a data file that disagrees with its header (size, checksum, first sample),
-    physical units other than uV, mV or V, or non-finite samples. Signals are converted to mV from the
-    units their header declares. PTB-XL's plain records (one format-16 data file) take a fast path;
-    anything else is read by wfdb.
+    signal: np.ndarray
+    fs: int
+    ignored_leads: list[str]
+
+
+def read_record(path: str | Path, expected_fs: int | None = None, min_seconds: float = 0.0) -> tuple[np.ndarray, int]:
+    """The signal as float32 (12, T) in mV in the standard lead order, and its sampling rate (`read_ecg`)."""
+    ecg = read_ecg(path, expected_fs, min_seconds)
+    return ecg.signal, ecg.fs
+
+
+def read_ecg(path: str | Path, expected_fs: int | None = None, min_seconds: float = 0.0) -> ECG:
+    """Read a record's 12 standard leads by their header names, in mV, in the standard order.
+
+    Raises RecordError for a missing or unparsable file, a missing or repeated standard lead, a sampling
+    rate other than `expected_fs`, a data file that disagrees with its header (size, checksum, first sample),
+    physical units other than uV, mV or V, or non-finite samples in a lead that is read. Signals are converted
+    to mV from the units their header declares. Plain records (one format-16 data file, as PTB-XL's) take a
+    fast path; anything else is read by wfdb.
     """
     name = str(path)
     fast = _read_format16(Path(name))
@@ -31,17 +52,35 @@ def read_record(path: str | Path, expected_fs: int | None = None, min_seconds: f
         leads, fs, signal, units = fast
     else:
         leads, fs, signal, units = _read_with_wfdb(name)
-    if leads != LEADS:
-        raise RecordError(name, f"expected the 12 standard leads {list(LEADS)}, header lists {list(leads)}")
+    order, ignored = lead_order(name, leads)
+    if fs != int(fs):
+        raise RecordError(name, f"sampling rate {fs:g} Hz is not a whole number of Hz; resample the record first")
     if expected_fs is not None and fs != expected_fs:
         raise RecordError(name, f"sampling rate {fs:g} Hz, expected {expected_fs} Hz")
     n = signal.shape[1]
     if n == 0 or n < min_seconds * fs:
         raise RecordError(name, f"{n} samples ({n / fs:.2f} s) is shorter than the required {min_seconds:g} s")
+    if order != list(range(len(leads))):
+        signal, units = signal[order], [units[i] for i in order]
     if not np.isfinite(signal).all():
         bad = np.argwhere(~np.isfinite(signal))[0]
         raise RecordError(name, f"non-finite value (NaN/Inf) in lead {LEADS[bad[0]]} at sample {bad[1]}")
-    return _to_millivolts(name, signal, units), int(fs)
+    return ECG(_to_millivolts(name, signal, units), int(fs), ignored)
+
+
+def lead_order(name: str, leads: tuple[str, ...]) -> tuple[list[int], list[str]]:
+    """Where each standard lead sits among a header's lead names (matched case-insensitively: aVR = AVR = avr),
+    and the names of the other leads; RecordError naming a standard lead that is missing or repeated."""
+    found = [lead.strip().upper() for lead in leads]
+    missing = [lead for lead in LEADS if lead not in found]
+    repeated = sorted({lead for lead in LEADS if found.count(lead) > 1})
+    if missing or repeated:
+        problem = f"lead(s) {', '.join(missing)} missing" if missing else f"lead(s) {', '.join(repeated)} repeated"
+        raise RecordError(
+            name, f"{problem}: the model needs the 12 standard leads {list(LEADS)}; the header lists {list(leads)}"
+        )
+    order = [found.index(lead) for lead in LEADS]
+    return order, [leads[i] for i in range(len(leads)) if i not in order]
 
 
 def _to_millivolts(name: str, signal: np.ndarray, units: list[str]) -> np.ndarray:
@@ -66,9 +105,10 @@ def _read_with_wfdb(name: str) -> tuple[tuple[str, ...], float, np.ndarray, list
         raise RecordError(name, f"header {name}.hea not found; download the dataset again") from None
     except Exception as exc:  # wfdb raises several unrelated types for malformed headers
         raise RecordError(name, f"unreadable header {name}.hea ({type(exc).__name__}: {exc})") from None
-    leads = tuple(s.upper() for s in (header.sig_name or ()))
+    leads = tuple(header.sig_name or ())
     units = list(header.units or ["mV"] * len(leads))
-    if leads != LEADS or not header.sig_len:
+    lead_order(name, leads)  # a missing lead is the error to report, before any data is read
+    if not header.sig_len:
         return leads, header.fs, np.zeros((len(leads), 0), np.float32), units
     _check_data_size(Path(name), header)
     try:
@@ -77,15 +117,17 @@ def _read_with_wfdb(name: str) -> tuple[tuple[str, ...], float, np.ndarray, list
         raise RecordError(name, f"data file {exc.filename} missing; download the dataset again") from None
     except Exception as exc:
         raise RecordError(name, f"unreadable data ({type(exc).__name__}: {exc}); download the dataset again") from None
-    _check_samples(name, record.d_signal.T, header.checksum, header.init_value)
+    _check_samples(name, record.d_signal.T, header.checksum, header.init_value, leads)
     physical = record.dac()  # invalid samples become NaN
     return leads, header.fs, np.ascontiguousarray(np.asarray(physical, dtype=np.float32).T), units
 
 
-def _check_samples(name: str, digital: np.ndarray, checksums: list | None, initial: list | None) -> None:
+def _check_samples(
+    name: str, digital: np.ndarray, checksums: list | None, initial: list | None, leads: tuple[str, ...]
+) -> None:
     """The header's per-lead checksum (16-bit sum of the samples) and first sample must match the data."""
     digital = np.asarray(digital, dtype=np.int64)
-    for i, lead in enumerate(LEADS[: digital.shape[0]]):
+    for i, lead in enumerate(leads[: digital.shape[0]]):
         if checksums and checksums[i] is not None and int(digital[i].sum()) % 65536 != int(checksums[i]) % 65536:
             raise RecordError(
                 name,
@@ -129,11 +171,12 @@ def _read_format16(path: Path) -> tuple[tuple[str, ...], float, np.ndarray, list
         raw = np.fromfile(data_file, dtype="<i2").reshape(n, n_sig).T
     except (OSError, ValueError, IndexError):
         return None
-    _check_samples(str(path), raw, checksums, initial)
+    leads = tuple(" ".join(f[8:]) for f in fields)
+    _check_samples(str(path), raw, checksums, initial, leads)
     gain = np.asarray(gains, np.float32)[:, None]
     signal = (raw.astype(np.float32) - np.asarray(baselines, np.float32)[:, None]) / gain
     signal[raw == -32768] = np.nan  # WFDB's invalid-sample marker in format 16
-    return tuple(f[8].upper() for f in fields), fs, np.ascontiguousarray(signal), units
+    return leads, fs, np.ascontiguousarray(signal), units
 
 
 def _check_data_size(path: Path, header: wfdb.Record) -> None:
