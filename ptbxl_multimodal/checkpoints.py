@@ -17,12 +17,14 @@ import torch
 
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.evaluation.calibration import Calibration
 from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.models.base import BranchModel
 
-FORMAT = "ptbxl-multimodal/3"  # 2: typed input spec and architecture settings; 3: decision thresholds inside
-READABLE = ("ptbxl-multimodal/2", FORMAT)  # 2 loads, but has no thresholds: `thresholds` says what to do
+FORMAT = "ptbxl-multimodal/4"  # 2: typed input spec and architecture settings; 3: decision thresholds; 4: calibration
+# 2 loads, but has no thresholds: `thresholds` says what to do; 2 and 3 were never calibrated (identity)
+READABLE = ("ptbxl-multimodal/2", "ptbxl-multimodal/3", FORMAT)
 
 
 def cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -99,6 +101,20 @@ def thresholds(ckpt: dict[str, Any], path: str | Path) -> np.ndarray:
     if values.shape != (len(ckpt["classes"]),):
         raise StageError(f"{path}: {values.size} thresholds for {len(ckpt['classes'])} classes; retrain it")
     return values
+
+
+def set_calibration(ckpt: dict[str, Any], fitted: Calibration) -> dict[str, Any]:
+    """Store the post-hoc calibration fitted on the validation split (evaluation.calibration)."""
+    ckpt["calibration"] = fitted.to_dict()
+    return ckpt
+
+
+def calibration(ckpt: dict[str, Any]) -> Calibration:
+    """The stored calibration; the identity for a checkpoint saved before calibration existed (format 2, 3),
+    which is what such a model was: uncalibrated."""
+    if "calibration" not in ckpt:
+        return Calibration.identity(len(ckpt["classes"]))
+    return Calibration.from_dict(ckpt["calibration"])
 
 
 def input_spec(ckpt: dict[str, Any]) -> InputSpec:

@@ -17,6 +17,7 @@ from ptbxl_multimodal.data.feature_files import FeatureSettings
 from ptbxl_multimodal.data.fetch import DownloadSettings
 from ptbxl_multimodal.data.processed_files import PreprocessSettings
 from ptbxl_multimodal.data.splits import SplitSettings
+from ptbxl_multimodal.evaluation.calibration import CalibrationSettings
 from ptbxl_multimodal.evaluation.settings import EvaluateSettings
 from ptbxl_multimodal.schema import parse, raise_if, read_params, subtree, unknown_keys
 from ptbxl_multimodal.training.crossfit import CrossfitSettings
@@ -32,6 +33,7 @@ SECTIONS: dict[str, type | None] = {  # None: a section with sub-sections of its
     "train": None,
     "crossfit": CrossfitSettings,
     "fusion": None,
+    "calibration": CalibrationSettings,
     "evaluate": EvaluateSettings,
 }
 
@@ -48,6 +50,7 @@ class Params:
     branches: dict[str, BranchParams]  # train.<branch>: architecture and merged training settings
     crossfit: CrossfitSettings
     fusion: FusionParams
+    calibration: CalibrationSettings
     evaluate: EvaluateSettings
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ptbxl_multimodal.branches import BRANCHES
-from ptbxl_multimodal.checkpoints import input_spec
+from ptbxl_multimodal.checkpoints import calibration, input_spec
 from ptbxl_multimodal.fusion_checkpoints import model_from_checkpoint
 from ptbxl_multimodal.input_spec import InputSpec
-from ptbxl_multimodal.runtime import probabilities, resolve_device
+from ptbxl_multimodal.runtime import logits, resolve_device
 from ptbxl_multimodal.signal.filters import FilterChain, FilterSettings, resample
 
 
@@ -48,15 +48,21 @@ def signal_inputs(raw: np.ndarray, raw_fs: int, specs: dict[str, InputSpec]) -> 
 
 class Predictor:
     """A checkpoint's model, built once, mapping inputs (branch name -> array; extra branches ignored)
-    to per-class probabilities (n, C)."""
+    to per-class logits (n, C) and to probabilities through the checkpoint's calibration."""
 
     def __init__(self, ckpt: dict, batch_size: int, device: str = "auto"):
         self.device = resolve_device(device)
+        self.calibration = calibration(ckpt)
         self.model = model_from_checkpoint(ckpt).to(self.device)
         self.names = required_inputs(ckpt)
         self.batch_size = batch_size
         fusion = ckpt["kind"] == "fusion"
         self.forward = self.model if fusion else (lambda b: self.model(b[self.names[0]]))
 
+    def logits(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """Uncalibrated logits (float64), as the network outputs them."""
+        return logits(self.forward, {n: inputs[n] for n in self.names}, self.batch_size, self.device)
+
     def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        return probabilities(self.forward, {n: inputs[n] for n in self.names}, self.batch_size, self.device)
+        """Calibrated probabilities (the checkpoint's calibration; the identity when it has none)."""
+        return self.calibration.probabilities(self.logits(inputs))

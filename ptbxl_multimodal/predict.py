@@ -3,10 +3,15 @@
     ptbxl-predict RECORD_OR_FOLDER [...] [--models DIR] [--metadata meta.csv] [--age 63 --sex 1 ...]
                   [--all-branches] [--threshold P] [--json out.json] [--csv out.csv]
 
-Each record is read with wfdb, resampled to the model's rate and put through exactly the filters
-and features stored in the checkpoints. Decisions use the per-class thresholds tuned on the
-validation split when each model was trained, stored in its checkpoint (a checkpoint copied alone
-decides the same); --threshold P overrides them with one threshold for every class. A record that
+Each record is read with wfdb, its leads found by their header names (any order; extra leads such as
+the Frank leads are ignored, a missing standard lead is an error), resampled to the model's rate and put
+through exactly the filters and features stored in the checkpoints. A record longer than the training
+records (10 s for PTB-XL) is scored in windows of that length every half window, and the probabilities are
+averaged over its windows; a shorter one is refused (never padded).
+
+Probabilities go through the calibration, and decisions use the per-class thresholds, fitted on the
+validation split when each model was trained and stored in its checkpoint (a checkpoint copied alone
+decides the same); --threshold P overrides the thresholds with one for every class. A record that
 cannot be used is reported with its problem; the others are still predicted, and the exit status is
 1 if any failed (2 if nothing could be predicted because of the arguments).
 
@@ -36,11 +41,11 @@ from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA_COLUMNS
 from ptbxl_multimodal.data.metadata import UNITS, metadata_for
-from ptbxl_multimodal.data.records import LEADS, read_record
+from ptbxl_multimodal.data.windowed_records import record_windows
 from ptbxl_multimodal.errors import PipelineError, RecordError
+from ptbxl_multimodal.explanations import evidence_line, explain_record
 from ptbxl_multimodal.inference import Predictor, branch_specs, signal_inputs
 from ptbxl_multimodal.io.atomic import write_text
-from ptbxl_multimodal.signal.quality import quality_problems
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,9 @@ class Prediction:
     decisions: dict[str, dict[str, int]] = field(default_factory=dict)
     missing_inputs: list[str] = field(default_factory=list)
     source_fs: int | None = None
+    ignored_leads: list[str] = field(default_factory=list)  # leads in the header the models do not use
+    windows_s: list[float] = field(default_factory=list)  # start (s) of each window scored (signal.windows)
+    explanation: dict | None = None  # with --explain: attributions and branch contributions (evaluation.attributions)
     error: str | None = None
 
 
@@ -82,14 +90,21 @@ def predict_records(
     all_branches: bool = False,
     batch_size: int = 256,
     threshold: float | None = None,
+    explain: Path | None = None,
 ) -> tuple[list[Prediction], list[str]]:
     """Predict every record (and return the class names); unusable records carry an error instead. Decisions
-    use each checkpoint's own thresholds, or `threshold` for every class when given."""
+    use each checkpoint's own thresholds, or `threshold` for every class when given. With `explain` (a folder),
+    each record also gets its explanation, and its figure there."""
     files = {"fusion": models_dir / "fusion.pt"}
     if all_branches:
         files.update({b: models_dir / f"{b}.pt" for b in BRANCH_NAMES})
     models = {name: checkpoints.load(path) for name, path in files.items()}
     fusion = models["fusion"]
+    if explain is not None and "time" not in fusion["branches"]:
+        raise PipelineError(
+            f"--explain: {files['fusion']} does not use the time branch, whose attributions it shows; "
+            "train a fusion with time in fusion.branches"
+        )
     cuts = {
         name: checkpoints.thresholds(ckpt, files[name])
         if threshold is None
@@ -101,43 +116,62 @@ def predict_records(
     duration = max(s.duration_s for s in specs.values() if s.duration_s is not None)
     results = [Prediction(str(r)) for r in records]
 
-    # Read and check every record; group the good ones by sampling rate for batched preprocessing.
-    # A record that preprocess would have called unusable (flat, dropout, clipped) gets no prediction either.
+    # Read and check every record, cut it into windows of the training length (signal.windows) and group the
+    # windows by sampling rate for batched preprocessing. A window that preprocess would have called unusable
+    # (flat, dropout, clipped) gets no prediction, and neither does its record.
     quality = next((s.quality for s in specs.values() if s.quality is not None), None)
     by_rate: dict[int, list[tuple[int, np.ndarray]]] = {}
     for i, rec in enumerate(records):
         try:
-            x, fs = read_record(rec, min_seconds=duration)
+            windows = record_windows(rec, duration, quality)
         except RecordError as exc:
             results[i].error = exc.problem
             continue
-        results[i].source_fs = fs
-        x = x[:, : int(round(duration * fs))]
-        problems = quality_problems(x, fs, quality, LEADS) if quality is not None else []
-        if problems:
-            results[i].error = "unusable signal: " + "; ".join(problems)
-            continue
-        by_rate.setdefault(fs, []).append((i, x))
+        results[i].source_fs, results[i].ignored_leads = windows.fs, windows.ignored_leads
+        results[i].windows_s = [round(s / windows.fs, 3) for s in windows.starts]
+        by_rate.setdefault(windows.fs, []).extend((i, w) for w in windows.signals)
 
-    good = sorted(i for group in by_rate.values() for i, _ in group)
-    if not good:
-        return results, classes
-    inputs: dict[str, np.ndarray] = {"meta": metadata[good]}
-    position = {i: k for k, i in enumerate(good)}
+    owner: list[int] = []  # the record of each row of the model inputs (one row per window)
+    at: dict[int, np.ndarray] = {}
     for fs, group in by_rate.items():
-        batch = signal_inputs(np.stack([x for _, x in group]), fs, specs)
+        at[fs] = np.arange(len(owner), len(owner) + len(group))
+        owner += [i for i, _ in group]
+    if not owner:
+        return results, classes
+    rows = {i: np.flatnonzero(np.asarray(owner) == i) for i in sorted(set(owner))}
+    inputs: dict[str, np.ndarray] = {"meta": metadata[owner]}
+    for fs, group in by_rate.items():
+        batch = signal_inputs(np.stack([w for _, w in group]), fs, specs)
         for name, arr in batch.items():
             if name not in inputs:
-                inputs[name] = np.empty((len(good), *arr.shape[1:]), dtype=np.float32)
-            inputs[name][[position[i] for i, _ in group]] = arr
+                inputs[name] = np.empty((len(owner), *arr.shape[1:]), dtype=np.float32)
+            inputs[name][at[fs]] = arr
 
-    for name, ckpt in models.items():
-        probs = Predictor(ckpt, batch_size)(inputs)
-        for k, i in enumerate(good):
-            results[i].probabilities[name] = {c: round(float(p), 6) for c, p in zip(classes, probs[k])}
-            results[i].decisions[name] = {c: int(p >= t) for c, p, t in zip(classes, probs[k], cuts[name])}
-    for i in good:
+    predictors = {name: Predictor(ckpt, batch_size) for name, ckpt in models.items()}
+    for name, predictor in predictors.items():
+        window_probs = predictor(inputs)
+        for i in rows:
+            probs = window_probs[rows[i]].mean(axis=0)  # the average over the record's windows
+            results[i].probabilities[name] = {c: round(float(p), 6) for c, p in zip(classes, probs)}
+            results[i].decisions[name] = {c: int(p >= t) for c, p, t in zip(classes, probs, cuts[name])}
+    for i in rows:
         results[i].missing_inputs = [c for c, v in zip(METADATA_COLUMNS, metadata[i]) if math.isnan(v)]
+    if explain is not None:
+        explain.mkdir(parents=True, exist_ok=True)
+        names: set[str] = set()
+        for i, at in rows.items():
+            name = Path(results[i].record).name
+            name = name if name not in names else f"{name}_{i}"  # the same name in two folders
+            names.add(name)
+            results[i].explanation = explain_record(
+                predictors["fusion"].model,
+                {n: v[at] for n, v in inputs.items()},
+                specs["time"].filters.fs,
+                results[i].windows_s,
+                results[i].probabilities["fusion"],
+                explain / f"{name}.png",
+                results[i].record,
+            )
     return results, classes
 
 
@@ -150,13 +184,14 @@ def to_csv(results: list[Prediction], classes: list[str]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     header = ["record", "model", *(f"{c}_prob" for c in classes), *(f"{c}_pred" for c in classes)]
-    writer.writerow([*header, "missing_inputs", "error"])
+    writer.writerow([*header, "missing_inputs", "ignored_leads", "windows", "error"])
     for r in results:
         if r.error:
-            writer.writerow([r.record, "", *[""] * (2 * len(classes)), "", r.error])
+            writer.writerow([r.record, "", *[""] * (2 * len(classes)), "", "", "", r.error])
         for model, probs in r.probabilities.items():
             cells = [*(probs[c] for c in classes), *(r.decisions[model][c] for c in classes)]
-            writer.writerow([r.record, model, *cells, ";".join(r.missing_inputs), ""])
+            notes = [";".join(r.missing_inputs), ";".join(r.ignored_leads), len(r.windows_s)]
+            writer.writerow([r.record, model, *cells, *notes, ""])
     return out.getvalue()
 
 
@@ -192,6 +227,8 @@ def print_table(results: list[Prediction], classes: list[str]) -> None:
             positive = [c for c in classes if r.decisions[model][c]]
             cells = "  ".join(f"{c} {probs[c]:.3f}" for c in classes)
             print(f"{r.record} [{model}] {cells}  -> {', '.join(positive) or 'none'}")
+        if r.explanation:
+            print("    " + evidence_line(r.explanation))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,6 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     for column in METADATA_COLUMNS:
         parser.add_argument(f"--{column}", type=float, help=f"{column} ({UNITS[column]}) for every record")
     parser.add_argument("--all-branches", action="store_true", help="also report every branch model")
+    parser.add_argument(
+        "--explain",
+        type=Path,
+        metavar="DIR",
+        help="also explain each call: per-lead and per-second attributions of the time branch and each branch's "
+        "contribution to the fusion (in the JSON output), and an ECG figure per record in DIR (slow: seconds each)",
+    )
     parser.add_argument("--json", type=Path, help="write the predictions as JSON")
     parser.add_argument("--csv", type=Path, help="write the predictions as CSV")
     args = parser.parse_args(argv)
@@ -218,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_output("--json", args.json)
         check_output("--csv", args.csv)
+        if args.explain is not None and args.explain.exists() and not args.explain.is_dir():
+            raise PipelineError(f"--explain {args.explain}: is a file; give a folder for the figures")
         records, missing = find_records(args.records)
         if not records and not missing:
             raise PipelineError(f"no WFDB record (.hea) found in {args.records}")
@@ -225,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         results, classes = [], []
         if records:
-            results, classes = predict_records(records, args.models, meta, args.all_branches, threshold=args.threshold)
+            results, classes = predict_records(
+                records, args.models, meta, args.all_branches, threshold=args.threshold, explain=args.explain
+            )
         elapsed = time.perf_counter() - start
         results += missing
         if args.json:
@@ -240,6 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         if r.missing_inputs:
             log.info("%s: no %s given; predicted without", r.record, ", ".join(r.missing_inputs))
+        if r.ignored_leads:
+            log.info("%s: leads %s are not used by the models; ignored", r.record, ", ".join(r.ignored_leads))
+        if len(r.windows_s) > 1:
+            log.info("%s: %d windows scored and averaged (starting at %s s)", r.record, len(r.windows_s), r.windows_s)
     failed = [r for r in results if r.error]
     for r in failed:
         log.error("record %s: %s", r.record, r.error)

@@ -41,10 +41,11 @@ def predict_logits(
     return torch.cat(out) if out else torch.zeros(0)
 
 
-def probabilities(
+def logits(
     forward: Callable[[Batch], torch.Tensor], inputs: dict[str, np.ndarray], batch_size: int, device: torch.device
 ) -> np.ndarray:
-    """Per-class probabilities (n, C) as float64 for in-memory inputs (name -> array), in order. Training (to
-    tune thresholds), evaluate and predict all go through here, so their figures agree to the last bit."""
+    """Per-class logits (n, C) as float64 for in-memory inputs (name -> array), in order. Training (to fit
+    calibration and thresholds), evaluate and predict all go through here, so their figures agree to the last
+    bit."""
     batch = {n: torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) for n, x in inputs.items()}
-    return torch.sigmoid(predict_logits(forward, batch, batch_size, device)).numpy().astype(np.float64)
+    return predict_logits(forward, batch, batch_size, device).numpy().astype(np.float64)

@@ -3,6 +3,7 @@
 import sys
 
 from ptbxl_multimodal.cli import run_stage
+from ptbxl_multimodal.evaluation.calibration import CalibrationSettings
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.schema import load_section, read_params
 from ptbxl_multimodal.training import distributed
@@ -14,13 +15,14 @@ from ptbxl_multimodal.training.train_stack import train_stack
 def main() -> None:
     raw = read_params()
     params = load_fusion_params(raw)
+    calibration = load_section(raw, "calibration", CalibrationSettings).method
     if params.settings.method == "stack":  # fitted by scipy in one process, no gradient training
-        train_stack(params, load_section(raw, "crossfit", CrossfitSettings).folds, ProjectPaths())
+        train_stack(params, load_section(raw, "crossfit", CrossfitSettings).folds, calibration, ProjectPaths())
         return
     code = distributed.relaunch(params.training.nproc, "stages.fusion", [])
     if code is not None:  # this process only launched the data-parallel workers
         sys.exit(code)
-    train_fusion(params, ProjectPaths())
+    train_fusion(params, calibration, ProjectPaths())
     distributed.finish()
 
 

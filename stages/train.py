@@ -5,8 +5,9 @@ import sys
 
 from ptbxl_multimodal.branches import BRANCH_NAMES
 from ptbxl_multimodal.cli import run_stage
+from ptbxl_multimodal.evaluation.calibration import CalibrationSettings
 from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.schema import read_params
+from ptbxl_multimodal.schema import load_section, read_params
 from ptbxl_multimodal.training import distributed
 from ptbxl_multimodal.training.train_branch import load_branch_params, train_branch
 
@@ -15,11 +16,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("branch", choices=BRANCH_NAMES)
     branch = parser.parse_args().branch
-    params = load_branch_params(read_params(), branch)
+    raw = read_params()
+    params = load_branch_params(raw, branch)
+    calibration = load_section(raw, "calibration", CalibrationSettings).method
     code = distributed.relaunch(params.training.nproc, "stages.train", [branch])
     if code is not None:  # this process only launched the data-parallel workers
         sys.exit(code)
-    train_branch(branch, params, ProjectPaths())
+    train_branch(branch, params, calibration, ProjectPaths())
     distributed.finish()
 
 

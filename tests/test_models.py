@@ -14,7 +14,8 @@ from ptbxl_multimodal.evaluation.metrics import tune_thresholds
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.models.fusion import FusionHead, FusionModel
-from ptbxl_multimodal.training.train_branch import validation_thresholds
+from ptbxl_multimodal.training.decisions import fit_decisions
+from ptbxl_multimodal.training.train_branch import validation_logits
 
 PARAMS = defaults()
 # Real shapes at the defaults: 10 s at 100 Hz; 501 FFT bins (0-50 Hz); 33 x 59 spectrogram; 4 metadata columns.
@@ -105,9 +106,10 @@ def test_checkpoint_errors(tmp_path):
         checkpoints.load(tmp_path / "other.pt")
 
 
-def test_thresholds_travel_in_the_checkpoint_and_match_the_validation_tuning(tmp_path):
-    """The stored thresholds are the max-F1 ones of the model as evaluate and predict run it; a checkpoint of the
-    older format (no thresholds) loads, but asking for its thresholds is a one-line error naming the fix."""
+@pytest.mark.parametrize("method", ["none", "platt"])
+def test_calibration_and_thresholds_travel_in_the_checkpoint_and_match_the_validation_fit(tmp_path, method):
+    """The stored calibration and thresholds are those fitted on the model's logits as evaluate and predict run
+    it; a checkpoint of an older format loads, but asking for its thresholds is a one-line error naming the fix."""
     model = build_branch("time", SHAPES["time"], 5, architecture("time")).eval()
     spec = InputSpec((12, 1000), 100, 10.0, filters(100, bandpass=(0.5, 45.0, 3)))
     ckpt = checkpoints.branch_checkpoint(
@@ -115,14 +117,19 @@ def test_thresholds_travel_in_the_checkpoint_and_match_the_validation_tuning(tmp
     )
     x = make_inputs(batch=40)["time"].numpy()
     y = (np.random.default_rng(0).random((40, 5)) < 0.4).astype(np.float32)
-    tuned = validation_thresholds(ckpt, x, y)
+    val_probs = fit_decisions(ckpt, y, validation_logits(ckpt, x), method)
+    tuned = checkpoints.thresholds(ckpt, "time.pt")
     probs = Predictor(ckpt, 7, "cpu")({"time": x})  # another batch size: same model, same figures
+    np.testing.assert_allclose(probs, val_probs, atol=1e-6)
     np.testing.assert_allclose(tuned, tune_thresholds(y, probs), atol=1e-6)
-    checkpoints.save(checkpoints.set_thresholds(ckpt, tuned), tmp_path / "time.pt")
-    np.testing.assert_array_equal(checkpoints.thresholds(checkpoints.load(tmp_path / "time.pt"), "time.pt"), tuned)
+    assert checkpoints.calibration(ckpt).method == method
+    checkpoints.save(ckpt, tmp_path / "time.pt")
+    loaded = checkpoints.load(tmp_path / "time.pt")
+    np.testing.assert_array_equal(checkpoints.thresholds(loaded, "time.pt"), tuned)
+    np.testing.assert_array_equal(Predictor(loaded, 7, "cpu")({"time": x}), probs)
 
     older = {**ckpt, "format": "ptbxl-multimodal/2"}
-    del older["thresholds"]
+    del older["thresholds"], older["calibration"]
     torch.save(older, tmp_path / "old.pt")
     with pytest.raises(StageError, match=r"old.pt: no decision thresholds .* --threshold"):
         checkpoints.thresholds(checkpoints.load(tmp_path / "old.pt"), tmp_path / "old.pt")

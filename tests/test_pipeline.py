@@ -321,7 +321,7 @@ try:
     (root / "data").symlink_to(Path.cwd() / "data")
 except FileExistsError:  # the other rank made it
     pass
-train_branch("meta", p, ProjectPaths(root))
+train_branch("meta", p, "platt", ProjectPaths(root))
 distributed.finish()
 """
 

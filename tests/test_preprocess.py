@@ -262,3 +262,33 @@ def test_float16_features_are_rebuilt_identically_for_prediction(raw, tmp_path):
     x = np.stack([read_record(raw / f"records100/00000/{e:05d}_lr")[0] for e in ecg_id])
     rebuilt = signal_inputs(x, 100, {"spec": spec})["spec"]
     assert np.allclose(rebuilt, stored, atol=0.07)  # float16 steps at ~100 dB are 0.06 dB
+
+
+def test_a_source_with_reordered_or_extra_leads_gives_the_same_signals(raw, tmp_path):
+    """preprocess reads leads by name as predict does: a record stored V6..I, or with Frank leads, is the same
+    record; one at another sampling rate is refused by name (preprocess reads one rate: download.sampling_rate)."""
+    from helpers import variants
+
+    run(raw, tmp_path / "before")
+    folder = raw / "records100" / "00000"
+    for ecg_id, make in (
+        (3, lambda b, f: variants.reordered(b, f, list(range(11, -1, -1)))),
+        (5, variants.fifteen_leads),
+    ):
+        base = folder / f"{ecg_id:05d}_lr"
+        made = make(base, tmp_path / f"v{ecg_id}")
+        _replace_record(folder / base.name, made)
+    run(raw, tmp_path / "after")
+    with h5py.File(tmp_path / "before/signals.h5") as a, h5py.File(tmp_path / "after/signals.h5") as b:
+        np.testing.assert_array_equal(a["signals"][...], b["signals"][...])
+
+    at250 = variants.resampled(folder / "00007_lr", tmp_path / "v7", 250)
+    _replace_record(folder / "00007_lr", at250)
+    with pytest.raises(RecordError, match=r"00007_lr.*sampling rate 250 Hz, expected 100 Hz"):
+        run(raw, tmp_path / "refused")
+
+
+def _replace_record(base: Path, made: Path) -> None:
+    """Put record `made` in place of `base` (its header renamed to point at the new data file)."""
+    shutil.copy(made.with_suffix(".dat"), base.with_suffix(".dat"))
+    base.with_suffix(".hea").write_text(made.with_suffix(".hea").read_text().replace(made.name, base.name))

@@ -8,11 +8,14 @@ import logging
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES, input_files
 from ptbxl_multimodal.data.loading import load_split, read_labels
 from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.evaluation import calibration
+from ptbxl_multimodal.evaluation.examples import explain_examples
 from ptbxl_multimodal.evaluation.metrics import bootstrap_indices
 from ptbxl_multimodal.evaluation.report import write_report
 from ptbxl_multimodal.evaluation.scoring import (
@@ -34,10 +37,10 @@ MODELS = (*BRANCH_NAMES, "fusion")
 
 
 def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]:
-    """Score every branch and the fusion model on the test split (thresholds from the checkpoints, tuned on
-    validation; the same bootstrap
-    resamples for every model); return the metrics per model after writing them with the paired differences,
-    the plot data, the predictions and the run report."""
+    """Score every branch and the fusion model on the test split (calibration and thresholds from the
+    checkpoints, fitted on validation; the same bootstrap resamples for every model); return the metrics per
+    model after writing them with the paired differences, calibration figures, the plot data, the predictions
+    and the run report."""
     ckpts = {name: checkpoints.load(paths.model(name)) for name in MODELS}
     classes = read_labels(paths.records).classes
     for name, ckpt in ckpts.items():
@@ -51,10 +54,18 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
     test = load_split(files, split["test"], paths.records)
     resamples = bootstrap_indices(test.y, settings.bootstrap, settings.seed)
     probs_test, results, boots = {}, {}, {}
+    reliability: list[dict] = []
+    predictors = {name: Predictor(ckpt, settings.batch_size) for name, ckpt in ckpts.items()}
     for name, ckpt in ckpts.items():
-        probs_test[name] = Predictor(ckpt, settings.batch_size)(test.inputs)
+        logits = predictors[name].logits(test.inputs)
+        fitted = checkpoints.calibration(ckpt)  # fitted on validation when it was trained
+        probs_test[name] = fitted.probabilities(logits)
         thresholds = checkpoints.thresholds(ckpt, paths.model(name))  # tuned on validation when it was trained
         results[name], boots[name] = score(test.y, probs_test[name], thresholds, classes, resamples)
+        results[name]["calibration"] = calibration.figures(
+            test.y, expit(logits), probs_test[name], settings.calibration_bins, fitted.method, classes, resamples
+        )
+        reliability += calibration.reliability_rows(test.y, probs_test[name], settings.calibration_bins, name, classes)
         r = results[name]
         log.info(
             "%-6s test macro AUC %.4f [%.4f, %.4f]  Fmax %.4f  F1 %.4f",
@@ -87,10 +98,16 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             roc, pr = curve_rows(test.y, probs_test, i)
             _dump(tmp / "roc" / f"{c}.json", roc)
             _dump(tmp / "precision_recall" / f"{c}.json", pr)
+        for c in classes:
+            _dump(tmp / "reliability" / f"{c}.json", [r for r in reliability if r["class"] == c])
         for name in ckpts:
             thresholds = np.array([results[name]["per_class"][c]["threshold"] for c in classes])
             _dump(tmp / "confusion" / f"{name}.json", confusion_rows(test.y, probs_test[name] >= thresholds, classes))
     write_predictions(paths.predictions, test.ecg_id, test.y, probs_test, results, classes)
+    fs = checkpoints.input_spec(ckpts["time"]).filters.fs
+    examples = explain_examples(
+        predictors["fusion"].model, test.inputs, test.y, probs_test["fusion"], test.ecg_id, classes, fs
+    )
     with atomic_path(paths.reports) as tmp:
         write_report(
             tmp,
@@ -103,6 +120,8 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             json.loads(paths.preprocess_report.read_text()),
             paths.train_logs,
             settings.bootstrap,
+            settings.calibration_bins,
+            examples,
         )
     return results
 

@@ -9,18 +9,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
 import matplotlib.ticker
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_curve
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
-
-from ptbxl_multimodal.input_spec import InputSpec  # noqa: E402
-
-PNG = {"metadata": {"Software": None}, "dpi": 110}  # no version stamp: same run, same bytes
+from ptbxl_multimodal.evaluation.examples import Example, explain_section
+from ptbxl_multimodal.evaluation.figure_files import save
+from ptbxl_multimodal.evaluation.reliability import calibration_section, reliability_figure
+from ptbxl_multimodal.input_spec import InputSpec
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
@@ -50,8 +48,7 @@ def roc_figure(path: Path, y: np.ndarray, probs: dict[str, np.ndarray], classes:
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, title="model")
     fig.tight_layout(rect=(0, 0, 1, 0.88 if rows == 1 else 0.94))
-    fig.savefig(path, **PNG)
-    plt.close(fig)
+    save(fig, path)
 
 
 def confusion_figure(path: Path, results: dict[str, dict], classes: list[str]) -> None:
@@ -76,8 +73,7 @@ def confusion_figure(path: Path, results: dict[str, dict], classes: list[str]) -
             if c == 0:
                 ax.set_ylabel(f"{m}\nactual", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, **PNG)
-    plt.close(fig)
+    save(fig, path)
 
 
 def training_figure(path: Path, logs_dir: Path, models: list[str]) -> None:
@@ -95,8 +91,7 @@ def training_figure(path: Path, logs_dir: Path, models: list[str]) -> None:
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     auc_ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, **PNG)
-    plt.close(fig)
+    save(fig, path)
 
 
 def _stack_section(ckpt: dict) -> list[str]:
@@ -133,11 +128,14 @@ def write_report(
     preprocess_report: dict,
     logs_dir: Path,
     bootstrap: int,
+    calibration_bins: int,
+    examples: list[Example],
 ) -> Path:
     """Write out_dir/report.md and its figures; return the Markdown path."""
     figures = out_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     roc_figure(figures / "roc.png", y_test, probs_test, classes)
+    reliability_figure(figures / "reliability.png", y_test, probs_test, classes, calibration_bins)
     confusion_figure(figures / "confusion.png", results, classes)
     training_figure(figures / "training.png", logs_dir, list(results))
 
@@ -231,6 +229,8 @@ def write_report(
         _table(["difference", "macro AUC [95% CI]", "resamples where fusion is not better"], paired_rows),
         "",
         *_stack_section(ckpts["fusion"]),
+        *calibration_section(results, len(y_test)),
+        *explain_section(figures, examples, classes),
         *[
             part
             for metric, rows in per_class.items()

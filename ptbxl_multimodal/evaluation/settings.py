@@ -15,3 +15,4 @@ class EvaluateSettings:
     bootstrap: int = setting(ge=0)  # resamples for the 95% confidence interval of macro AUC
     seed: int = setting(ge=0)
     batch_size: int = setting(ge=1)
+    calibration_bins: int = setting(ge=2)  # equal-width probability bins of ECE and the reliability curves

@@ -30,7 +30,8 @@ from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.runtime import predict_logits
 from ptbxl_multimodal.schema import setting
-from ptbxl_multimodal.training.train_branch import BranchParams, fit_branch, validation_thresholds
+from ptbxl_multimodal.training.decisions import fit_decisions
+from ptbxl_multimodal.training.train_branch import BranchParams, fit_branch, validation_logits
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,8 @@ def crossfit_branch(name: str, params: BranchParams, split: SplitSettings, k: in
             ckpt = checkpoints.branch_checkpoint(
                 name, model, params.architecture, labels.classes, labels.task, spec, training
             )
-            checkpoints.set_thresholds(ckpt, validation_thresholds(ckpt, val.inputs[name], val.y))
+            # uncalibrated: the stack combines the fold models' raw logits
+            fit_decisions(ckpt, val.y, validation_logits(ckpt, val.inputs[name]), "none")
             checkpoints.save(ckpt, fold_dir / f"fold{g}.pt")
             folds.append({"fold": g, "held_out": int(held_out.sum()), "best_epoch": result.best_epoch})
     summary = {"branch": name, "folds": k, "oof_macro_auc": macro_auc(train.y, expit(oof)), "per_fold": folds}

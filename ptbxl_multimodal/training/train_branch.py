@@ -13,12 +13,12 @@ import torch
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCHES, input_files, unmixed
 from ptbxl_multimodal.data.loading import SplitData, load_split, normalization_stats, read_labels
-from ptbxl_multimodal.evaluation.metrics import tune_thresholds
 from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.models.base import BranchModel
 from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.runtime import INFERENCE_BATCH, probabilities
+from ptbxl_multimodal.runtime import INFERENCE_BATCH, logits
 from ptbxl_multimodal.schema import raise_if
+from ptbxl_multimodal.training.decisions import fit_decisions
 from ptbxl_multimodal.training.live_log import summarize_selected, training_log
 from ptbxl_multimodal.training.loop import FitResult, fit
 from ptbxl_multimodal.training.settings import TrainSettings, parse_with_training
@@ -69,16 +69,17 @@ def fit_branch(
     return model, result
 
 
-def validation_thresholds(ckpt: dict[str, Any], val_inputs: np.ndarray, y_val: np.ndarray) -> np.ndarray:
-    """Per-class thresholds (max F1) of a branch checkpoint's model on its validation inputs, run exactly as
-    evaluate and predict run it (rebuilt from the checkpoint, same batches), so every decision agrees."""
+def validation_logits(ckpt: dict[str, Any], val_inputs: np.ndarray) -> np.ndarray:
+    """A branch checkpoint's logits on its validation inputs, run exactly as evaluate and predict run it
+    (rebuilt from the checkpoint, same batches), so that calibration and thresholds fitted on them agree with
+    every later decision."""
     model = checkpoints.branch_from_checkpoint(ckpt)
-    probs = probabilities(lambda b: model(b["x"]), {"x": val_inputs}, INFERENCE_BATCH, torch.device("cpu"))
-    return tune_thresholds(y_val, probs)
+    return logits(lambda b: model(b["x"]), {"x": val_inputs}, INFERENCE_BATCH, torch.device("cpu"))
 
 
-def train_branch(name: str, params: BranchParams, paths: ProjectPaths) -> Path:
-    """Train branch `name`; write its checkpoint and training log (rank 0 only); return the checkpoint path."""
+def train_branch(name: str, params: BranchParams, calibration_method: str, paths: ProjectPaths) -> Path:
+    """Train branch `name`, calibrate it (`calibration_method`) and tune its thresholds on validation; write its
+    checkpoint and training log (rank 0 only); return the checkpoint path."""
     split = json.loads(paths.split.read_text())
     files = input_files(paths, [name])
     train, val = (load_split(files, split[s], paths.records) for s in ("train", "val"))
@@ -93,6 +94,6 @@ def train_branch(name: str, params: BranchParams, paths: ProjectPaths) -> Path:
         ckpt = checkpoints.branch_checkpoint(
             name, model, params.architecture, labels.classes, labels.task, InputSpec.from_h5(*files[name]), training
         )
-        checkpoints.set_thresholds(ckpt, validation_thresholds(ckpt, val.inputs[name], val.y))
+        fit_decisions(ckpt, val.y, validation_logits(ckpt, val.inputs[name]), calibration_method)
         checkpoints.save(ckpt, out)
     return out

@@ -13,12 +13,12 @@ from ptbxl_multimodal import checkpoints, fusion_checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES, input_files, unmixed
 from ptbxl_multimodal.data.loading import SplitData, load_split
 from ptbxl_multimodal.errors import StageError
-from ptbxl_multimodal.evaluation.metrics import tune_thresholds
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.models.fusion import FusionModel
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.runtime import INFERENCE_BATCH
 from ptbxl_multimodal.schema import raise_if, setting
+from ptbxl_multimodal.training.decisions import fit_decisions
 from ptbxl_multimodal.training.live_log import summarize_selected, training_log
 from ptbxl_multimodal.training.loop import fit
 from ptbxl_multimodal.training.settings import TrainSettings, parse_with_training
@@ -75,9 +75,9 @@ def load_branches(names: list[str], paths: ProjectPaths) -> dict[str, dict]:
     return ckpts
 
 
-def train_fusion(params: FusionParams, paths: ProjectPaths) -> Path:
-    """Train an embedding fusion head (concat, gated, attention) on the training split, select on validation,
-    write the fusion checkpoint."""
+def train_fusion(params: FusionParams, calibration_method: str, paths: ProjectPaths) -> Path:
+    """Train an embedding fusion head (concat, gated, attention) on the training split, select, calibrate
+    (`calibration_method`) and tune thresholds on validation; write the fusion checkpoint."""
     p, settings = params.settings, params.training
     names = list(p.branches)
     ckpts = load_branches(names, paths)
@@ -124,8 +124,9 @@ def train_fusion(params: FusionParams, paths: ProjectPaths) -> Path:
         summarize_selected(live, result.history, result.best_epoch)
         training = {**result.record(settings), "branches": names}
         ckpt = fusion_checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first["task"], training)
-        probs = Predictor(ckpt, INFERENCE_BATCH, "cpu")(val.inputs)  # as evaluate and predict run it
-        checkpoints.save(checkpoints.set_thresholds(ckpt, tune_thresholds(val.y, probs)), out)
+        val_logits = Predictor(ckpt, INFERENCE_BATCH, "cpu").logits(val.inputs)  # as evaluate and predict run it
+        fit_decisions(ckpt, val.y, val_logits, calibration_method)
+        checkpoints.save(ckpt, out)
     return out
 
 

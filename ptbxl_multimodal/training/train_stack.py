@@ -18,12 +18,13 @@ from ptbxl_multimodal import checkpoints, fusion_checkpoints
 from ptbxl_multimodal.branches import input_files
 from ptbxl_multimodal.data.loading import load_split, read_labels
 from ptbxl_multimodal.errors import StageError
-from ptbxl_multimodal.evaluation.metrics import macro_auc, tune_thresholds
+from ptbxl_multimodal.evaluation.metrics import macro_auc
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.runtime import INFERENCE_BATCH
 from ptbxl_multimodal.training.crossfit import read_oof
+from ptbxl_multimodal.training.decisions import fit_decisions
 from ptbxl_multimodal.training.stacking import choose_combiner
 from ptbxl_multimodal.training.train_fusion import FusionParams, load_branches
 
@@ -49,10 +50,10 @@ def out_of_fold(names: list[str], classes: list[str], paths: ProjectPaths) -> tu
     return np.stack(logits, axis=1), y, groups
 
 
-def train_stack(params: FusionParams, folds: int, paths: ProjectPaths) -> Path:
+def train_stack(params: FusionParams, folds: int, calibration_method: str, paths: ProjectPaths) -> Path:
     """Choose and fit the combiner on out-of-fold logits (of `folds` cross-fitting groups); measure full and
-    bagged test-time logits on validation; write the checkpoint and metrics/train/fusion/ (metrics.json,
-    stack.json)."""
+    bagged test-time logits on validation, calibrate (`calibration_method`) and tune thresholds there; write the
+    checkpoint and metrics/train/fusion/ (metrics.json, stack.json)."""
     p = params.settings
     names = list(p.branches)
     ckpts = load_branches(names, paths)
@@ -78,10 +79,11 @@ def train_stack(params: FusionParams, folds: int, paths: ProjectPaths) -> Path:
         )
         for mode in ("full", "bagged")
     }
-    val_probs = {mode: Predictor(c, INFERENCE_BATCH, "cpu")(val.inputs) for mode, c in variants.items()}
-    val_auc = {mode: macro_auc(val.y, p) for mode, p in val_probs.items()}
+    val_logits = {mode: Predictor(c, INFERENCE_BATCH, "cpu").logits(val.inputs) for mode, c in variants.items()}
+    val_auc = {mode: macro_auc(val.y, z) for mode, z in val_logits.items()}  # AUC: logits rank as probabilities
     log.info("stack: validation macro AUC %.4f (full models), %.4f (bagged fold models)", *val_auc.values())
-    ckpt = checkpoints.set_thresholds(variants[p.test_logits], tune_thresholds(val.y, val_probs[p.test_logits]))
+    ckpt = variants[p.test_logits]
+    fit_decisions(ckpt, val.y, val_logits[p.test_logits], calibration_method)
     ckpt["training"] = {
         "method": "stack",
         "branches": names,

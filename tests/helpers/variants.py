@@ -77,10 +77,12 @@ def resampled(base: Path, folder: Path, fs: int) -> Path:
     return _write(folder, f"at{fs}", fs, list(rec.sig_name), np.round(x * 1000), 1000.0, "mV")
 
 
-def cut(base: Path, folder: Path, seconds: float) -> Path:
-    """The first `seconds` of the record."""
+def cut(base: Path, folder: Path, seconds: float, start: float = 0.0) -> Path:
+    """`seconds` of the record from `start` (s)."""
     rec, d = _digital(base)
-    return _write(folder, f"cut{seconds:g}", rec.fs, list(rec.sig_name), d[: int(seconds * rec.fs)], 1000.0, "mV")
+    a = int(start * rec.fs)
+    part = d[a : a + int(seconds * rec.fs)]
+    return _write(folder, f"cut{start:g}-{seconds:g}", rec.fs, list(rec.sig_name), part, 1000.0, "mV")
 
 
 def doubled(base: Path, folder: Path) -> Path:

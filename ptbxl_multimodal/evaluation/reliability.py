@@ -1,0 +1,64 @@
+"""The run report's calibration part: a reliability diagram and the Brier/ECE table, before and after each
+model's calibration (evaluation.calibration)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ptbxl_multimodal.evaluation.calibration import bin_of
+from ptbxl_multimodal.evaluation.figure_files import save
+
+
+def reliability_figure(path: Path, y: np.ndarray, probs: dict[str, np.ndarray], classes: list[str], bins: int) -> None:
+    """One panel per class: observed frequency against mean predicted probability per bin, one line per model
+    (calibrated probabilities); the diagonal is perfect calibration."""
+    cols = min(len(classes), 5)
+    rows = int(np.ceil(len(classes) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
+    for i, c in enumerate(classes):
+        ax = axes[i // cols][i % cols]
+        for name, p in probs.items():
+            b = bin_of(p[:, i], bins)
+            ks = np.unique(b)
+            ax.plot([p[b == k, i].mean() for k in ks], [y[b == k, i].mean() for k in ks], marker="o", ms=3, label=name)
+        ax.plot([0, 1], [0, 1], color="grey", lw=0.6, ls=":")
+        ax.set(title=c, xlabel="mean predicted probability", ylabel="observed frequency", xlim=(0, 1), ylim=(0, 1))
+    for j in range(len(classes), rows * cols):
+        axes[j // cols][j % cols].axis("off")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, title="model")
+    fig.tight_layout(rect=(0, 0, 1, 0.88 if rows == 1 else 0.94))
+    save(fig, path)
+
+
+def calibration_section(results: dict[str, dict], n_test: int) -> list[str]:
+    """Markdown: per model, macro Brier score and ECE before and after calibration, with the paired change."""
+    rows = []
+    for model, r in results.items():
+        cal = r["calibration"]
+        change = cal["brier_change"]
+        rows.append(
+            f"| {model} | {cal['method']} | {cal['brier_uncalibrated']:.4f} | {cal['brier']:.4f} | "
+            f"{change['diff']:+.4f} [{change['ci95_low']:+.4f}, {change['ci95_high']:+.4f}] | "
+            f"{cal['ece_uncalibrated']:.4f} | {cal['ece']:.4f} |"
+        )
+    bins = next(iter(results.values()))["calibration"]["bins"]
+    return [
+        "## Calibration",
+        "",
+        "Do the probabilities mean what they say? Macro Brier score (mean squared error of the probability; lower "
+        f"is better) and expected calibration error (ECE, {bins} equal-width bins) on the test split "
+        f"({n_test} records), before and after each model's calibration, fitted on the validation split when it was "
+        "trained (`calibration.method`). Calibration keeps every AUC and decision; per-class figures are in "
+        "`metrics/detail/`.",
+        "",
+        "| model | calibration | Brier before | Brier after | change [95% CI] | ECE before | ECE after |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "![reliability](figures/reliability.png)",
+        "",
+    ]
