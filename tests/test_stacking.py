@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ptbxl_multimodal.data.splits import Ratios, SplitSettings
-from ptbxl_multimodal.errors import ParamError
+from ptbxl_multimodal.errors import ParamError, StageError
 from ptbxl_multimodal.models.stacked import BaggedBranch, StackedFusion
 from ptbxl_multimodal.training.crossfit import crossfit_groups
 from ptbxl_multimodal.training.stacking import choose_combiner, combine, fit_combiner
@@ -97,3 +97,13 @@ def test_stacked_model_computes_the_fitted_combination():
     out = model({"time": torch.zeros(2, 4), "meta": torch.zeros(2, 4)})
     # time logits (1, -2); meta: the mean of its fold models, (2, 1)
     assert out.numpy() == pytest.approx(np.array([[0.5 * 1 + 2 * 2 + 0.1, 1 * -2 + 0 * 1 - 0.1]] * 2))
+
+
+def test_cross_fitting_groups_must_keep_each_patient_in_one_group():
+    """A table whose strat_folds split a patient would let a fold model see the patient it scores: refused."""
+    strat_fold = np.array([1, 1, 2, 2, 3, 3, 4, 4, 5, 5])
+    patient = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    crossfit_groups(strat_fold, patient, np.zeros((10, 1)), split_settings("strat_fold"), 4)
+    patient[4] = 2  # patient 2 now has records in folds 1 and 3
+    with pytest.raises(StageError, match=r"share 1 patient\(s\) \(patient_id 2\)"):
+        crossfit_groups(strat_fold, patient, np.zeros((10, 1)), split_settings("strat_fold"), 4)

@@ -22,7 +22,7 @@ from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import input_files
 from ptbxl_multimodal.data.loading import SplitData, load_split, read_labels
 from ptbxl_multimodal.data.splits import SplitSettings
-from ptbxl_multimodal.errors import ParamError
+from ptbxl_multimodal.errors import ParamError, StageError
 from ptbxl_multimodal.evaluation.metrics import macro_auc
 from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.io import h5store
@@ -58,7 +58,7 @@ def crossfit_groups(
         groups = np.empty(strat_fold.size, dtype=np.int64)
         for g, chunk in enumerate(np.array_split(folds, k)):
             groups[np.isin(strat_fold, chunk)] = g
-        return groups
+        return check_patient_disjoint(groups, patient_id)
     patients, inverse = np.unique(patient_id, return_inverse=True)
     if patients.size < k:
         raise ParamError(f"crossfit.folds = {k}, but the training split has only {patients.size} patients")
@@ -68,7 +68,23 @@ def crossfit_groups(
     patient_group = np.empty(patients.size, dtype=np.int64)
     for g, (_, held_out) in enumerate(folds.split(np.zeros(patients.size), per_patient)):
         patient_group[held_out] = g
-    return patient_group[inverse]
+    return check_patient_disjoint(patient_group[inverse], patient_id)
+
+
+def check_patient_disjoint(groups: np.ndarray, patient_id: np.ndarray) -> np.ndarray:
+    """`groups`, after checking that no patient has records in two groups (a fold model would then have seen the
+    patient whose out-of-fold logit it gives); StageError naming the patients otherwise."""
+    pairs = np.unique(np.stack([patient_id, groups], axis=1), axis=0)
+    patients, counts = np.unique(pairs[:, 0], return_counts=True)
+    straddling = patients[counts > 1]
+    if straddling.size:
+        shown = ", ".join(str(p) for p in straddling[:5].tolist()) + (" ..." if straddling.size > 5 else "")
+        raise StageError(
+            f"cross-fitting groups share {straddling.size} patient(s) (patient_id {shown}): PTB-XL keeps each "
+            "patient in one strat_fold; the ptbxl_database.csv in use does not (use the official table, or "
+            "split.method: stratified, which groups by patient)"
+        )
+    return groups
 
 
 def _subset(data: SplitData, rows: np.ndarray) -> SplitData:
