@@ -9,6 +9,7 @@ from torch import nn
 from ptbxl_multimodal.data.splits import Ratios, SplitSettings
 from ptbxl_multimodal.errors import ParamError, StageError
 from ptbxl_multimodal.models.stacked import BaggedBranch, StackedFusion
+from ptbxl_multimodal.training import stacking
 from ptbxl_multimodal.training.crossfit import crossfit_groups
 from ptbxl_multimodal.training.stacking import choose_combiner, combine, fit_combiner
 
@@ -21,14 +22,18 @@ def synthetic(n, weights, intercept, seed):
     return z, y
 
 
-def test_combiner_recovers_known_weights():
+def test_combiner_recovers_known_weights_and_the_ridge_only_shrinks_them(monkeypatch):
     weights = np.array([[1.5, 0.0], [0.5, 2.0], [0.0, 0.7]])
     intercept = np.array([-0.5, 0.3])
     z, y = synthetic(20000, weights, intercept, seed=0)
+    ridged_w, _ = fit_combiner(z, y)
+    monkeypatch.setattr(stacking, "RIDGE", 0.0)
     fitted_w, fitted_b = fit_combiner(z, y)
     assert fitted_w == pytest.approx(weights, abs=0.08)
     assert fitted_b == pytest.approx(intercept, abs=0.08)
     assert (fitted_w >= 0).all()
+    assert (ridged_w <= fitted_w + 1e-6).all() and ridged_w.sum() > 0.8 * fitted_w.sum()  # shrunk, not reshaped
+    assert np.array_equal(np.argsort(ridged_w, axis=0), np.argsort(fitted_w, axis=0))
 
 
 def test_weights_never_go_negative():

@@ -16,6 +16,11 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 INTERCEPT_BOUND = 30.0  # a class without positives would push the intercept to -inf
+# L2 penalty on the weights (not the intercept), added to the mean BCE: keeps correlated branches from trading
+# large weights. Chosen on validation (the sample's default run, fitted on out-of-fold logits, scored on the
+# validation split's bagged logits): lambda 0 / 0.001 / 0.01 / 0.03 gave validation BCE 0.2767 / 0.2763 / 0.2757 /
+# 0.2784 and macro AUC 0.9317 / 0.9327 / 0.9323 / 0.9344, every difference within its paired interval.
+RIDGE = 0.01
 
 
 def _bce(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -24,8 +29,8 @@ def _bce(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def fit_combiner(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weights (B, C) >= 0 and intercepts (C,) minimising BCE of sum_b w[b, c] * z[:, b, c] + intercept[c];
-    z is (n, B, C) logits, y (n, C)."""
+    """Weights (B, C) >= 0 and intercepts (C,) minimising BCE of sum_b w[b, c] * z[:, b, c] + intercept[c], plus
+    RIDGE * sum_b w[b, c]^2; z is (n, B, C) logits, y (n, C)."""
     _, n_branches, n_classes = z.shape
     weights, intercept = np.zeros((n_branches, n_classes)), np.zeros(n_classes)
     bounds = [(0.0, None)] * n_branches + [(-INTERCEPT_BOUND, INTERCEPT_BOUND)]
@@ -38,10 +43,12 @@ def fit_combiner(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _loss(theta: np.ndarray, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean BCE of the logits x @ w + b against t, and its gradient in (w, b)."""
-    s = x @ theta[:-1] + theta[-1]
+    """Mean BCE of the logits x @ w + b against t plus the ridge penalty on w, and its gradient in (w, b)."""
+    w = theta[:-1]
+    s = x @ w + theta[-1]
     residual = (expit(s) - t) / len(t)
-    return float(_bce(s, t).mean()), np.append(x.T @ residual, residual.sum())
+    value = float(_bce(s, t).mean()) + RIDGE * float(w @ w)
+    return value, np.append(x.T @ residual + 2 * RIDGE * w, residual.sum())
 
 
 def combine(z: np.ndarray, weights: np.ndarray, intercept: np.ndarray) -> np.ndarray:
@@ -66,7 +73,7 @@ class StackChoice:
     used: str  # "stack" or "<branch> alone"
     weights: list[list[float]]  # (B, C)
     intercept: list[float]  # (C,)
-    best_branch: str  # highest validation macro AUC: the branch the stack must beat
+    best_branch: str  # highest validation macro AUC in the deployed form: the branch the stack must beat
     held_out_loss_stack: float
     held_out_loss_best: float  # the best branch, calibrated the same way (its weight and intercept refitted)
 
@@ -74,9 +81,27 @@ class StackChoice:
         return asdict(self)
 
 
+def fit_ablations(z: np.ndarray, y: np.ndarray, names: list[str]) -> dict[str, dict]:
+    """The combiner refitted on the same out-of-fold logits without each branch in turn ("without_<branch>"):
+    what each view adds, with no retraining. Empty for a single branch."""
+    if len(names) < 2:
+        return {}
+    out = {}
+    for b, name in enumerate(names):
+        keep = [i for i in range(len(names)) if i != b]
+        weights, intercept = fit_combiner(z[:, keep], y)
+        out[f"without_{name}"] = {
+            "branches": [names[i] for i in keep],
+            "weights": weights.tolist(),
+            "intercept": intercept.tolist(),
+        }
+    return out
+
+
 def choose_combiner(z: np.ndarray, y: np.ndarray, groups: np.ndarray, names: list[str], best: str) -> StackChoice:
     """The combiner fitted on all out-of-fold logits if it beats `best` alone on leave-one-group-out loss;
-    otherwise `best` alone (weight 1, intercept 0: the fusion's output is that branch's)."""
+    otherwise `best` alone (weight 1, intercept 0: the fusion's output is that branch's, in the form it is
+    deployed in, exactly the comparator of evaluate's fusion_vs_best)."""
     b = names.index(best)
     loss_stack = held_out_loss(z, y, groups)
     loss_best = held_out_loss(z[:, b : b + 1], y, groups)
