@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.checkpoints import branch_from_checkpoint, cpu_state
@@ -63,13 +64,20 @@ def fusion_head(head_config: dict, n_classes: int) -> FusionHead:
     )
 
 
+def deployed_branches(branch_ckpts: dict[str, dict], fold_ckpts: dict[str, list[dict]] | None) -> dict[str, nn.Module]:
+    """Each branch in the form the stacked fusion uses at test time: the train@ model, or with `fold_ckpts` the
+    mean of its cross-fitting models (bagged); in eval mode."""
+    return {
+        name: BaggedBranch([branch_from_checkpoint(f) for f in fold_ckpts[name]]).eval()
+        if fold_ckpts
+        else branch_from_checkpoint(b)
+        for name, b in branch_ckpts.items()
+    }
+
+
 def stacked_from_checkpoint(ckpt: dict[str, Any]) -> StackedFusion:
     """Rebuild the stacked fusion (full branches, or their bagged cross-fitting models), in eval mode."""
-    folds = ckpt.get("fold_branches")
-    branches = {
-        name: BaggedBranch([branch_from_checkpoint(f) for f in folds[name]]) if folds else branch_from_checkpoint(b)
-        for name, b in ckpt["branches"].items()
-    }
+    branches = deployed_branches(ckpt["branches"], ckpt.get("fold_branches"))
     stack = ckpt["stack"]
     return StackedFusion(branches, torch.tensor(stack["weights"]), torch.tensor(stack["intercept"])).eval()
 

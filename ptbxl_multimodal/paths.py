@@ -88,8 +88,14 @@ class ProjectPaths:
 
     @property
     def eval_vs_best(self) -> Path:
-        """Fusion minus the validation-best branch in test macro AUC (paired bootstrap), a metrics row."""
+        """Fusion minus the validation-best branch in the form the fusion deploys it, in test macro AUC (paired
+        bootstrap), a metrics row."""
         return self.eval_metrics / "fusion_vs_best.json"
+
+    @property
+    def eval_ablations(self) -> Path:
+        """One metrics row per ablation (the fusion without a branch, or a branch alone) minus the fusion."""
+        return self.eval_metrics / "ablations"
 
     @property
     def plots(self) -> Path:

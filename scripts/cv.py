@@ -7,8 +7,9 @@
     python scripts/cv.py show                # every commit and finished experiment, one line each, 120 columns
 
 Experiments are named cv-rot-<k> and cv-seed-<s>; `summary` reads them from `dvc exp show --json` and prints,
-per model, the mean and sd of test macro AUC, and fusion minus each run's validation-best branch with the
-corrected resampled t-test (ptbxl_multimodal.evaluation.cv_summary).
+per model, the mean and sd of test macro AUC, and fusion minus each run's validation-best branch as evaluate
+wrote it (fusion_vs_best.json), with the corrected resampled t-test over rotations and a plain t-test over seeds
+(ptbxl_multimodal.evaluation.cv_summary).
 """
 
 from __future__ import annotations
@@ -58,17 +59,19 @@ def experiments(shown: list[dict]) -> Iterator[tuple[str, dict]]:
 
 
 def to_run(name: str, data: dict) -> Run | None:
-    """A Run from one experiment's metrics and params (None if it has no evaluation metrics)."""
+    """A Run from one experiment's metrics (None if it has no evaluation metrics, or none of this version: the
+    best branch's name and the split sizes are read from fusion_vs_best.json, as evaluate wrote them)."""
     metrics = data.get("metrics", {})
     figures = {m: (metrics.get(f"metrics/eval/{m}.json") or {}).get("data") for m in MODELS}
-    if not all(figures.values()):
+    vs_best = (metrics.get("metrics/eval/fusion_vs_best.json") or {}).get("data") or {}
+    if not all(figures.values()) or not {"vs", "n_train", "n_test"} <= set(vs_best):
         return None
-    params = data["params"]["params.yaml"]["data"]
     return Run(
         name,
         {m: f["auc"] for m, f in figures.items()},
-        {m: f["val_auc"] for m, f in figures.items()},
-        list(params["fusion"]["branches"]),
+        vs_best["vs"].split(" ")[0],  # "time (bagged)"
+        vs_best["auc"],
+        vs_best["n_test"] / vs_best["n_train"],
     )
 
 
@@ -108,14 +111,6 @@ def show_lines(found: list[tuple[str, dict]]) -> list[str]:
         if changed:
             lines += textwrap.wrap(" ".join(changed), WIDTH, initial_indent="    ", subsequent_indent="    ")
     return lines
-
-
-def test_train_ratio(data: dict) -> float:
-    """n_test / n_train of the corrected t-test, from the split's folds (each strat_fold is about a tenth)."""
-    split = data["params"]["params.yaml"]["data"]["split"]
-    if split["method"] == "strat_fold":
-        return len(split["test_folds"]) / len(split["train_folds"])
-    return split["ratios"]["test"] / split["ratios"]["train"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,8 +159,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    ratios = {test_train_ratio(found[r.name]) for r in runs}
-    table = to_markdown(summarize(runs, max(ratios)))
+    skipped = sorted(set(found) - {r.name for r in runs})
+    if skipped:
+        print(f"note: left out {skipped}: no evaluation metrics of this version (rerun them)", file=sys.stderr)
+    table = to_markdown(summarize(runs, args.kind))
     print(table, end="")
     if args.markdown:
         args.markdown.write_text(table)

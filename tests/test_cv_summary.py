@@ -40,30 +40,30 @@ def test_corrected_t_test_by_hand():
     assert t < naive  # the correction widens the interval: runs share most of their training data
 
 
-def test_summary_picks_each_runs_validation_best_branch():
+def test_summary_takes_each_runs_best_branch_and_difference_as_evaluate_wrote_them():
     runs = [
-        Run(
-            "a",
-            {"time": 0.85, "meta": 0.70, "fusion": 0.88},
-            {"time": 0.90, "meta": 0.75, "fusion": 0.9},
-            ["time", "meta"],
-        ),
-        Run(
-            "b",
-            {"time": 0.80, "meta": 0.82, "fusion": 0.81},
-            {"time": 0.70, "meta": 0.80, "fusion": 0.8},
-            ["time", "meta"],
-        ),
+        Run("a", {"time": 0.85, "meta": 0.70, "fusion": 0.88}, "time", 0.03, 65 / 353),
+        Run("b", {"time": 0.80, "meta": 0.82, "fusion": 0.81}, "meta", -0.01, 70 / 360),
     ]
-    s = summarize(runs, 1 / 8)
+    s = summarize(runs, "rotations")
     assert s["models"]["time"]["mean"] == pytest.approx(0.825) and s["models"]["time"]["sd"] == pytest.approx(
         0.0354, abs=1e-4
     )
     f = s["fusion_minus_best"]
-    assert f["best_branch"] == ["time", "meta"]  # by validation, not by test (b's best on test is meta too)
-    assert f["differences"] == pytest.approx([0.03, -0.01]) and f["wins"] == 1 and f["mean"] == pytest.approx(0.01)
+    assert f["best_branch"] == ["time", "meta"] and f["differences"] == [0.03, -0.01]
+    assert f["wins"] == 1 and f["mean"] == pytest.approx(0.01)
+    assert f["test_train_ratio"] == pytest.approx((65 / 353 + 70 / 360) / 2)  # each run's own split sizes
+    assert (f["t"], f["p"]) == corrected_t_test(np.array([0.03, -0.01]), f["test_train_ratio"])
     table = to_markdown(s)
-    assert "| time | 0.825 ± 0.035 | 0.850, 0.800 |" in table and "1 of 2" in table
+    assert "| time | 0.825 ± 0.035 | 0.850, 0.800 |" in table and "1 of 2" in table and "corrected t" in table
+
+
+def test_seeds_get_a_plain_t_test():
+    """Seeds share training and test data: no Nadeau-Bengio correction, and the table says it is one test set."""
+    runs = [Run(str(s), {"fusion": 0.9}, "time", d, 65 / 353) for s, d in zip((1, 2, 3), (0.01, 0.03, 0.02))]
+    f = summarize(runs, "seeds")["fusion_minus_best"]
+    assert f["t"] == pytest.approx(0.02 / (0.01 / math.sqrt(3)))  # mean / (sd / sqrt(J))
+    assert "t over seeds, one test set" in to_markdown(summarize(runs, "seeds"))
 
 
 def test_queue_commands_name_each_experiment():
@@ -104,7 +104,13 @@ def _exp(name, auc, diff, **params):
         "metrics": {
             "metrics/eval/fusion.json": {"data": {"auc": auc, "auc_lo": auc - 0.05, "auc_hi": auc + 0.05}},
             "metrics/eval/fusion_vs_best.json": {
-                "data": {"auc": diff, "auc_lo": diff - 0.04, "auc_hi": diff + 0.04, "p_le0": 0.25}
+                "data": {
+                    "auc": diff,
+                    "auc_lo": diff - 0.04,
+                    "auc_hi": diff + 0.04,
+                    "p_le0": 0.25,
+                    "vs": "time (bagged)",
+                }
             },
         },
     }
@@ -121,3 +127,17 @@ def test_show_fits_120_columns_and_names_what_each_run_changed():
     assert lines[2].split()[:2] == ["master", "0.866"] and "+0.035 [-0.005, +0.075]" in lines[2]
     assert lines[3].startswith("exp-seed-11") and lines[4] == "    train.common.seed=11"
     assert "train.common.k29=29" in " ".join(lines[6:]) and len(lines) > 7
+
+
+def test_runs_are_read_from_what_evaluate_wrote():
+    """The best branch's name, the difference and the split sizes come from fusion_vs_best.json; a run of an older
+    version without them is left out rather than recomputed from rounded figures."""
+    cv = load_script()
+    name, data = _exp("r", 0.87, 0.02)
+    for model in ("time", "freq", "spec", "meta"):
+        data["metrics"][f"metrics/eval/{model}.json"] = {"data": {"auc": 0.8, "val_auc": 0.9}}
+    assert cv.to_run(name, data) is None  # no n_train / n_test yet
+    data["metrics"]["metrics/eval/fusion_vs_best.json"]["data"].update(n_train=353, n_test=65)
+    run = cv.to_run(name, data)
+    assert (run.best_branch, run.fusion_minus_best) == ("time", 0.02)
+    assert run.test_train_ratio == pytest.approx(65 / 353) and run.test_auc["fusion"] == 0.87

@@ -1,5 +1,6 @@
 """Summaries over repeated runs (test-fold rotations or seeds): mean and spread per model, and fusion against
-the validation-best branch with the corrected resampled t-test (Nadeau and Bengio 2003).
+the validation-best branch, with the corrected resampled t-test (Nadeau and Bengio 2003) over rotations and a
+plain t-test over seeds.
 
 Plain data in, plain data out: the runs' metrics are read elsewhere (scripts/cv.py reads DVC experiments).
 """
@@ -26,16 +27,15 @@ def rotation(test_fold: int, folds: tuple[int, ...] = FOLDS) -> dict[str, list[i
 
 @dataclass(frozen=True)
 class Run:
-    """One run's figures: test and validation macro AUC per model (branches and `fusion`)."""
+    """One run's figures: test macro AUC per model (branches and `fusion`), and what its evaluate stage wrote in
+    fusion_vs_best.json: the validation-best branch (as the fusion deploys it), fusion minus it in test macro AUC,
+    and the run's n_test / n_train."""
 
     name: str
     test_auc: dict[str, float]
-    val_auc: dict[str, float]
-    branches: list[str]  # the fusion's branches (fusion.branches)
-
-    def best_branch(self) -> str:
-        """The fusion's branch with the highest validation macro AUC in this run."""
-        return max(self.branches, key=lambda b: self.val_auc[b])
+    best_branch: str
+    fusion_minus_best: float
+    test_train_ratio: float
 
 
 def corrected_t_test(differences: np.ndarray, test_train_ratio: float) -> tuple[float, float]:
@@ -51,9 +51,19 @@ def corrected_t_test(differences: np.ndarray, test_train_ratio: float) -> tuple[
     return t, float(2 * stats.t.sf(abs(t), df=j - 1))
 
 
-def summarize(runs: list[Run], test_train_ratio: float) -> dict:
-    """Per model: mean and standard deviation of test macro AUC over the runs; fusion minus the validation-best
-    branch of each run: the differences, their mean, the corrected t-test and how many runs fusion won."""
+def plain_t_test(differences: np.ndarray) -> tuple[float, float]:
+    """One-sample t statistic of the differences against 0 and its two-sided p-value (J - 1 degrees of freedom)."""
+    return corrected_t_test(differences, 0.0)
+
+
+def summarize(runs: list[Run], kind: str) -> dict:
+    """Per model: mean and standard deviation of test macro AUC over the runs; fusion minus each run's
+    validation-best branch: the differences, their mean, a t-test and how many runs fusion won.
+
+    Rotations (`kind` "rotations") train on overlapping folds and test on different ones: the corrected resampled
+    t-test, with the runs' mean n_test / n_train. Seeds share their training and test data, so no correction has
+    a basis: a plain t-test over seeds, which speaks of seed-to-seed variation on this one test set only.
+    """
     if not runs:
         raise ValueError("no runs to summarize")
     models = [m for m in runs[0].test_auc if all(m in r.test_auc for r in runs)]
@@ -66,20 +76,24 @@ def summarize(runs: list[Run], test_train_ratio: float) -> dict:
         for m in models
         for values in [np.array([r.test_auc[m] for r in runs])]
     }
-    best = [r.best_branch() for r in runs]
-    diffs = np.array([r.test_auc["fusion"] - r.test_auc[b] for r, b in zip(runs, best)])
-    t, p = corrected_t_test(diffs, test_train_ratio)
+    diffs = np.array([r.fusion_minus_best for r in runs])
+    ratio = float(np.mean([r.test_train_ratio for r in runs]))
+    if kind == "rotations":
+        (t, p), test = corrected_t_test(diffs, ratio), f"corrected t, n_test/n_train = {ratio:.3f}"
+    else:
+        (t, p), test = plain_t_test(diffs), "t over seeds, one test set"
     return {
         "runs": [r.name for r in runs],
         "models": per_model,
         "fusion_minus_best": {
-            "best_branch": best,
+            "best_branch": [r.best_branch for r in runs],
             "differences": diffs.tolist(),
             "mean": float(diffs.mean()),
             "t": t,
             "p": p,
+            "test": test,
             "wins": int((diffs > 0).sum()),
-            "test_train_ratio": test_train_ratio,
+            "test_train_ratio": ratio,
         },
     }
 
@@ -98,7 +112,7 @@ def to_markdown(summary: dict) -> str:
     per_run = ", ".join(f"{d:+.3f} ({b})" for d, b in zip(f["differences"], f["best_branch"]))
     lines += [
         "",
-        "| fusion minus the validation-best branch | mean | corrected t (p) | fusion won | per run |",
+        f"| fusion minus the validation-best branch (as deployed) | mean | {f['test']} (p) | fusion won | per run |",
         "|---|---|---|---|---|",
         f"| test macro AUC | {f['mean']:+.3f} | {f['t']:.2f} (p = {f['p']:.2f}) | {f['wins']} of {len(names)} "
         f"| {per_run} |",

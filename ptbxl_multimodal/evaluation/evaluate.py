@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import torch
 from scipy.special import expit
 
 from ptbxl_multimodal import checkpoints
@@ -15,6 +16,7 @@ from ptbxl_multimodal.branches import BRANCH_NAMES, input_files
 from ptbxl_multimodal.data.loading import load_split, read_labels
 from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.evaluation import calibration
+from ptbxl_multimodal.evaluation.comparisons import ablation_logits, branch_logits, like_for_like
 from ptbxl_multimodal.evaluation.examples import explain_examples
 from ptbxl_multimodal.evaluation.metrics import bootstrap_indices
 from ptbxl_multimodal.evaluation.report import write_report
@@ -31,6 +33,7 @@ from ptbxl_multimodal.evaluation.settings import EvaluateSettings
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.runtime import INFERENCE_BATCH
 
 log = logging.getLogger(__name__)
 MODELS = (*BRANCH_NAMES, "fusion")
@@ -56,8 +59,9 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
     probs_test, results, boots = {}, {}, {}
     reliability: list[dict] = []
     predictors = {name: Predictor(ckpt, settings.batch_size) for name, ckpt in ckpts.items()}
+    test_logits: dict[str, np.ndarray] = {}
     for name, ckpt in ckpts.items():
-        logits = predictors[name].logits(test.inputs)
+        logits = test_logits[name] = predictors[name].logits(test.inputs)
         fitted = checkpoints.calibration(ckpt)  # fitted on validation when it was trained
         probs_test[name] = fitted.probabilities(logits)
         thresholds = checkpoints.thresholds(ckpt, paths.model(name))  # tuned on validation when it was trained
@@ -76,23 +80,36 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             r["fmax"],
             r["macro"]["f1"],
         )
-    best = checkpoints.validation_best(ckpts["fusion"]["branches"])
-    results["fusion"]["validation_best_branch"] = best
-    results["fusion"]["fusion_minus"] = paired_differences("fusion", results, boots, classes, test.y)
-    vs_best = results["fusion"]["fusion_minus"][best]["macro_auc"]
+    results["fusion"]["fusion_minus"] = paired_differences("fusion", results, boots, classes, test.y)  # train@ models
+    lfl = compare_like_for_like(
+        ckpts["fusion"], predictors["fusion"].model, test_logits, test.inputs, test.y, resamples
+    )
+    results["fusion"]["like_for_like"] = lfl
+    results["fusion"]["validation_best_branch"] = best = lfl["validation_best"]
+    vs_best = lfl["fusion_minus_best"]
     log.info(
-        "fusion minus %s (best branch on validation): %+.4f [%+.4f, %+.4f], not better in %.1f%% of resamples",
+        "fusion minus %s (best branch on validation, %s form): %+.4f [%+.4f, %+.4f], not better in %.1f%% of resamples",
         best,
+        lfl["form"],
         vs_best["diff"],
         vs_best["ci95_low"],
         vs_best["ci95_high"],
         100 * vs_best["share_le_0"],
     )
+    for name, row in lfl["ablations"].items():
+        d = row["minus_fusion"]
+        log.info("%-16s minus fusion: %+.4f [%+.4f, %+.4f]", name, d["diff"], d["ci95_low"], d["ci95_high"])
 
     for name, r in results.items():
         write_json(paths.eval_metrics / f"{name}.json", compact(r, ckpts[name]["training"]["best_val_macro_auc"]))
         write_json(paths.eval_detail / f"{name}.json", json_ready(r))
-    write_json(paths.eval_vs_best, compact_difference(vs_best, len(test.y)))
+    n_train = json.loads(paths.split_summary.read_text())["train"]["records"]
+    row = {**compact_difference(vs_best, len(test.y)), "n_train": n_train, "vs": f"{best} ({lfl['form']})"}
+    write_json(paths.eval_vs_best, row)
+    with atomic_path(paths.eval_ablations) as tmp:
+        tmp.mkdir(parents=True)
+        for name, row in lfl["ablations"].items():
+            write_json(tmp / f"{name}.json", compact_difference(row["minus_fusion"], len(test.y)))
     with atomic_path(paths.plots) as tmp:
         for i, c in enumerate(classes):
             roc, pr = curve_rows(test.y, probs_test, i)
@@ -124,6 +141,26 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             examples,
         )
     return results
+
+
+def compare_like_for_like(
+    fusion_ckpt: dict,
+    fusion: torch.nn.Module,
+    test_logits: dict[str, np.ndarray],
+    inputs: dict[str, np.ndarray],
+    y: np.ndarray,
+    resamples: np.ndarray,
+) -> dict:
+    """evaluation.comparisons for this run's fusion: the stack's own branch modules and refitted ablations, or for
+    an embedding head the train@ models (whose test logits are in `test_logits`)."""
+    if fusion_ckpt["head"]["method"] == "stack":
+        z = branch_logits(fusion, inputs, INFERENCE_BATCH)
+        ablations = ablation_logits(z, fusion_ckpt["stack"].get("ablations", {}))
+        best, form = fusion_ckpt["stack"]["best_branch"], fusion_ckpt["head"]["test_logits"]
+    else:
+        z = {name: test_logits[name] for name in fusion_ckpt["branches"]}
+        ablations, best, form = {}, checkpoints.validation_best(fusion_ckpt["branches"]), "train@"
+    return {"form": form, **like_for_like(y, test_logits["fusion"], z, ablations, best, resamples)}
 
 
 def _dump(path: Path, rows: list[dict]) -> None:

@@ -18,6 +18,7 @@ from sklearn.metrics import roc_curve
 from ptbxl_multimodal.evaluation.examples import Example, explain_section
 from ptbxl_multimodal.evaluation.figure_files import save
 from ptbxl_multimodal.evaluation.reliability import calibration_section, reliability_figure
+from ptbxl_multimodal.evaluation.views_report import views_section
 from ptbxl_multimodal.input_spec import InputSpec
 
 
@@ -171,7 +172,7 @@ def write_report(
     fusion = results["fusion"]
     paired_rows = [
         [
-            f"fusion - {other}" + (" (best on validation)" if other == fusion["validation_best_branch"] else ""),
+            f"fusion - {other} (train@ model)",
             f"{d['diff']:+.3f} [{d['ci95_low']:+.3f}, {d['ci95_high']:+.3f}]",
             f"{d['share_le_0']:.0%}",
         ]
@@ -224,10 +225,11 @@ def write_report(
         "(per class, below). Subset accuracy is exact match of the whole label set; Fmax is the PTB-XL "
         "benchmark's sample-centric maximum F1.",
         "",
-        "### Paired differences in test macro AUC",
+        "### Paired differences in test macro AUC, against the train@ models",
         "",
         _table(["difference", "macro AUC [95% CI]", "resamples where fusion is not better"], paired_rows),
         "",
+        *views_section(fusion["like_for_like"], len(y_test)),
         *_stack_section(ckpts["fusion"]),
         *calibration_section(results, len(y_test)),
         *explain_section(figures, examples, classes),

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ptbxl_multimodal import checkpoints, fusion_checkpoints
 from ptbxl_multimodal.branches import input_files
@@ -22,10 +23,10 @@ from ptbxl_multimodal.evaluation.metrics import macro_auc
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.runtime import INFERENCE_BATCH
+from ptbxl_multimodal.runtime import INFERENCE_BATCH, logits
 from ptbxl_multimodal.training.crossfit import read_oof
 from ptbxl_multimodal.training.decisions import fit_decisions
-from ptbxl_multimodal.training.stacking import choose_combiner
+from ptbxl_multimodal.training.stacking import choose_combiner, fit_ablations
 from ptbxl_multimodal.training.train_fusion import FusionParams, load_branches
 
 log = logging.getLogger(__name__)
@@ -60,22 +61,31 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
     first = next(iter(ckpts.values()))
     classes = first["classes"]
     z, y, groups = out_of_fold(names, classes, paths)
-    best = checkpoints.validation_best(ckpts)
-    choice = choose_combiner(z, y, groups, names, best)
-    log.info(
-        "stack: held-out BCE %.4f against %.4f for %s alone (best on validation): using %s",
-        choice.held_out_loss_stack,
-        choice.held_out_loss_best,
-        best,
-        choice.used,
-    )
-
     split = json.loads(paths.split.read_text())
     val = load_split(input_files(paths, names), split["val"], paths.records)
     fold_ckpts = {n: [checkpoints.load(paths.fold_models(n) / f"fold{g}.pt") for g in range(folds)] for n in names}
+
+    # The branch the stack must beat: the best on validation in the form the stack deploys it (bagged or full).
+    deployed = fusion_checkpoints.deployed_branches(ckpts, fold_ckpts if p.test_logits == "bagged" else None)
+    deployed_auc = {}
+    for n, module in deployed.items():
+        val_logits_n = logits(lambda b, m=module: m(b["x"]), {"x": val.inputs[n]}, INFERENCE_BATCH, torch.device("cpu"))
+        deployed_auc[n] = macro_auc(val.y, val_logits_n)
+    best = max(names, key=deployed_auc.get)
+    choice = choose_combiner(z, y, groups, names, best)
+    log.info(
+        "stack: held-out BCE %.4f against %.4f for %s alone (best on validation, %s form): using %s",
+        choice.held_out_loss_stack,
+        choice.held_out_loss_best,
+        best,
+        p.test_logits,
+        choice.used,
+    )
+    stack = {**choice.to_dict(), "deployed_val_auc": deployed_auc, "ablations": fit_ablations(z, y, names)}
+
     variants = {
         mode: fusion_checkpoints.stacked_checkpoint(
-            ckpts, fold_ckpts if mode == "bagged" else None, choice.to_dict(), classes, first["task"], {}
+            ckpts, fold_ckpts if mode == "bagged" else None, stack, classes, first["task"], {}
         )
         for mode in ("full", "bagged")
     }
@@ -111,6 +121,6 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
     with atomic_path(paths.train_logs / "fusion") as tmp:
         tmp.mkdir(parents=True)
         (tmp / "metrics.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        decision = {**choice.to_dict(), "branches": names, "weights_per_class": weights}
+        decision = {**stack, "branches": names, "weights_per_class": weights}
         (tmp / "stack.json").write_text(json.dumps(decision, indent=2, sort_keys=True) + "\n")
     return out

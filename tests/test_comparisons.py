@@ -1,0 +1,70 @@
+"""Like-for-like comparisons (evaluation.comparisons): ablations find the view that carries signal and shrug at
+noise, and a fusion that fell back to the best branch differs from it by exactly 0."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ptbxl_multimodal.evaluation.comparisons import ablation_logits, branch_logits, like_for_like
+from ptbxl_multimodal.evaluation.metrics import bootstrap_indices
+from ptbxl_multimodal.models.stacked import StackedFusion
+from ptbxl_multimodal.runtime import logits
+from ptbxl_multimodal.training.stacking import combine, fit_ablations, fit_combiner
+
+NAMES = ["a", "b", "noise"]
+
+
+def _views(n: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Two classes whose true logit is s1 + s2: branch a sees s1, branch b sees s2 (each with some noise), and
+    a third branch is pure noise."""
+    rng = np.random.default_rng(seed)
+    s1, s2 = rng.normal(size=(n, 2)), rng.normal(size=(n, 2))
+    y = (rng.random((n, 2)) < 1 / (1 + np.exp(-2 * (s1 + s2)))).astype(np.float64)
+    z = {"a": 2 * s1 + 0.3 * rng.normal(size=(n, 2)), "b": 2 * s2 + 0.3 * rng.normal(size=(n, 2))}
+    z["noise"] = rng.normal(size=(n, 2))
+    return z, y
+
+
+def test_removing_a_noise_branch_changes_nothing_and_removing_unique_signal_costs():
+    z_oof, y_oof = _views(3000, 0)
+    stacked = np.stack([z_oof[n] for n in NAMES], axis=1)
+    weights, intercept = fit_combiner(stacked, y_oof)
+    ablations = fit_ablations(stacked, y_oof, NAMES)
+    assert set(ablations) == {"without_a", "without_b", "without_noise"}
+    z, y = _views(800, 1)
+    fused = combine(np.stack([z[n] for n in NAMES], axis=1), weights, intercept)
+    out = like_for_like(y, fused, z, ablation_logits(z, ablations), "a", bootstrap_indices(y, 300, 0))
+    noise = out["ablations"]["without_noise"]["minus_fusion"]
+    assert abs(noise["diff"]) < 0.005 and noise["ci95_low"] <= 0 <= noise["ci95_high"]
+    unique = out["ablations"]["without_b"]["minus_fusion"]
+    assert unique["diff"] < -0.1 and unique["ci95_high"] < 0 and unique["share_le_0"] == 1.0
+    assert out["ablations"]["noise_alone"]["macro_auc"] < 0.6  # alone rows: the deployed branches themselves
+    assert out["fusion_minus_best"] == out["deployed"]["a"]["fusion_minus"]
+
+
+class Linear(nn.Module):
+    def __init__(self, seed: int):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.layer = nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+def test_a_fusion_that_fell_back_to_the_best_branch_differs_from_it_by_exactly_zero():
+    """The fallback (training.stacking.choose_combiner: weight 1 on the best branch, 0 elsewhere, intercept 0) is
+    the deployed-form best branch itself, so fusion_vs_best is 0, not just close."""
+    branches = {n: Linear(i) for i, n in enumerate(NAMES)}
+    weights = torch.zeros(3, 3)
+    weights[1] = 1.0  # "b alone"
+    fusion = StackedFusion(branches, weights, torch.zeros(3)).eval()
+    rng = np.random.default_rng(0)
+    inputs = {n: rng.normal(size=(200, 6)).astype(np.float32) for n in NAMES}
+    y = (rng.random((200, 3)) < 0.4).astype(np.float64)
+    fused = logits(fusion, inputs, 64, torch.device("cpu"))
+    out = like_for_like(y, fused, branch_logits(fusion, inputs, 64), {}, "b", bootstrap_indices(y, 100, 0))
+    assert out["fusion_minus_best"]["diff"] == 0.0
+    assert out["fusion_minus_best"]["ci95_low"] == 0.0 == out["fusion_minus_best"]["ci95_high"]
