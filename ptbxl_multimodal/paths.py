@@ -95,7 +95,7 @@ class ProjectPaths:
     @property
     def eval_ablations(self) -> Path:
         """One metrics row per ablation (the fusion without a branch, or a branch alone) minus the fusion."""
-        return self.eval_metrics / "ablations"
+        return self.eval_metrics / "views"
 
     @property
     def plots(self) -> Path:

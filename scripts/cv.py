@@ -69,7 +69,7 @@ def to_run(name: str, data: dict) -> Run | None:
     return Run(
         name,
         {m: f["auc"] for m, f in figures.items()},
-        vs_best["vs"].split(" ")[0],  # "time (bagged)"
+        vs_best["vs"],
         vs_best["auc"],
         vs_best["n_test"] / vs_best["n_train"],
     )

@@ -32,15 +32,15 @@ def test_removing_a_noise_branch_changes_nothing_and_removing_unique_signal_cost
     stacked = np.stack([z_oof[n] for n in NAMES], axis=1)
     weights, intercept = fit_combiner(stacked, y_oof)
     ablations = fit_ablations(stacked, y_oof, NAMES)
-    assert set(ablations) == {"without_a", "without_b", "without_noise"}
+    assert set(ablations) == {"no_a", "no_b", "no_noise"}
     z, y = _views(800, 1)
     fused = combine(np.stack([z[n] for n in NAMES], axis=1), weights, intercept)
     out = like_for_like(y, fused, z, ablation_logits(z, ablations), "a", bootstrap_indices(y, 300, 0))
-    noise = out["ablations"]["without_noise"]["minus_fusion"]
+    noise = out["ablations"]["no_noise"]["minus_fusion"]
     assert abs(noise["diff"]) < 0.005 and noise["ci95_low"] <= 0 <= noise["ci95_high"]
-    unique = out["ablations"]["without_b"]["minus_fusion"]
+    unique = out["ablations"]["no_b"]["minus_fusion"]
     assert unique["diff"] < -0.1 and unique["ci95_high"] < 0 and unique["share_le_0"] == 1.0
-    assert out["ablations"]["noise_alone"]["macro_auc"] < 0.6  # alone rows: the deployed branches themselves
+    assert out["ablations"]["noise"]["macro_auc"] < 0.6  # alone rows: the deployed branches themselves
     assert out["fusion_minus_best"] == out["deployed"]["a"]["fusion_minus"]
 
 

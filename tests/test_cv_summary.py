@@ -109,7 +109,7 @@ def _exp(name, auc, diff, **params):
                     "auc_lo": diff - 0.04,
                     "auc_hi": diff + 0.04,
                     "p_le0": 0.25,
-                    "vs": "time (bagged)",
+                    "vs": "time",
                 }
             },
         },

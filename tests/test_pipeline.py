@@ -80,14 +80,22 @@ def test_metrics_cover_every_model_with_the_promised_keys(project):
     fusion = json.loads((project / "metrics/detail/fusion.json").read_text())
     assert set(fusion["fusion_minus"]) == {"time", "freq", "spec", "meta"}
     best = fusion["validation_best_branch"]
+    assert set(fusion["fusion_minus"][best]["per_class_auc"]) == {"CD", "HYP", "MI", "NORM", "STTC"}  # train@ models
+    like = fusion["like_for_like"]  # against each branch as the fusion deploys it (bagged), and the ablations
+    assert like["form"] == "bagged" and like["validation_best"] == best
     vs_best = json.loads((project / "metrics/eval/fusion_vs_best.json").read_text())
-    assert vs_best["auc"] == round(fusion["fusion_minus"][best]["macro_auc"]["diff"], 4)
+    assert vs_best["auc"] == round(like["fusion_minus_best"]["diff"], 4) and vs_best["vs"] == best
     assert vs_best["auc_lo"] <= vs_best["auc"] <= vs_best["auc_hi"] and 0 <= vs_best["p_le0"] <= 1
-    assert set(fusion["fusion_minus"][best]["per_class_auc"]) == {"CD", "HYP", "MI", "NORM", "STTC"}
+    assert vs_best["n_train"] == 353 and vs_best["n_test"] == 65
+    views = {p.stem for p in (project / "metrics/eval/views").glob("*.json")}
+    assert views == {"time", "freq", "spec", "meta", "no_time", "no_freq", "no_spec", "no_meta"}
+    for view in views:  # each ablation's AUC minus the fusion's, on the same resamples
+        row = json.loads((project / f"metrics/eval/views/{view}.json").read_text())
+        assert row["auc"] == round(like["ablations"][view]["minus_fusion"]["diff"], 4)
     shown = dvc(project, "metrics", "show").stdout
-    for m in (*MODELS, "fusion_vs_best"):
+    for m in (*MODELS, "fusion_vs_best", "views/no_meta", "views/time"):
         assert f"metrics/eval/{m}.json" in shown
-    assert "auc_lo" in shown and "p_le0" in shown and max(map(len, shown.splitlines())) <= 120
+    assert "auc_lo" in shown and "p_le0" in shown and max(map(len, shown.splitlines())) <= 140  # README: 138
 
 
 def test_out_of_fold_logits_come_from_models_that_never_saw_the_record(project):

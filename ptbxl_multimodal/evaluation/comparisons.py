@@ -4,7 +4,7 @@ each branch (ablations), on the test split and the bootstrap resamples every mod
 For the stacked fusion a branch's deployed form is the module inside the fusion (the mean of its cross-fitting
 models under `fusion.test_logits: bagged`, the train@ model under `full`), and each ablation is the combiner
 refitted on the same out-of-fold logits without one branch (training.stacking.fit_ablations), applied to the same
-test logits: no retraining. "<branch>_alone" is the deployed-form branch itself (a one-branch stack only rescales
+test logits: no retraining. "<branch>" is the deployed-form branch itself (a one-branch stack only rescales
 each class's logit, which leaves every AUC as it is). For an embedding head the deployed form of a branch is its
 train@ model; its ablations are fusion.branches experiments (README). Everything here is ranked on logits:
 AUC does not depend on calibration.
@@ -56,14 +56,14 @@ def like_for_like(
 ) -> dict[str, Any]:
     """Test macro AUC of the fusion's scores, each deployed-form branch's and each ablation's (all (n, C)), with the
     paired differences: fusion minus each deployed branch (`best`: the validation-best one, fusion_vs_best), and
-    each ablation minus the fusion (negative: the view left out adds that much). "<branch>_alone" rows are the
+    each ablation minus the fusion (negative: the view left out adds that much). "<branch>" rows are the
     deployed branches."""
     fused, fused_boot = _auc(y, fusion, resamples)
     out: dict[str, Any] = {"validation_best": best, "fusion_macro_auc": fused, "deployed": {}, "ablations": {}}
     for name, scores in deployed.items():
         auc, boot = _auc(y, scores, resamples)
         out["deployed"][name] = {"macro_auc": auc, "fusion_minus": M.paired_difference(fused, auc, fused_boot, boot)}
-    rows = {**ablations, **{f"{name}_alone": scores for name, scores in deployed.items()}}
+    rows = {**ablations, **{name: scores for name, scores in deployed.items()}}
     for name, scores in rows.items():
         auc, boot = _auc(y, scores, resamples)
         out["ablations"][name] = {"macro_auc": auc, "minus_fusion": M.paired_difference(auc, fused, boot, fused_boot)}

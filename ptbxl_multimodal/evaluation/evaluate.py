@@ -104,7 +104,7 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
         write_json(paths.eval_metrics / f"{name}.json", compact(r, ckpts[name]["training"]["best_val_macro_auc"]))
         write_json(paths.eval_detail / f"{name}.json", json_ready(r))
     n_train = json.loads(paths.split_summary.read_text())["train"]["records"]
-    row = {**compact_difference(vs_best, len(test.y)), "n_train": n_train, "vs": f"{best} ({lfl['form']})"}
+    row = {**compact_difference(vs_best, len(test.y)), "n_train": n_train, "vs": best}
     write_json(paths.eval_vs_best, row)
     with atomic_path(paths.eval_ablations) as tmp:
         tmp.mkdir(parents=True)

@@ -19,8 +19,8 @@ def views_section(lfl: dict, n_test: int) -> list[str]:
         "For an embedding head the ablations are experiments: `dvc exp run -S 'fusion.branches=[time,freq,spec]'` "
         "and so on, compared with `dvc exp diff`."
         if lfl["form"] == "train@"
-        else "`without_<branch>`: the combiner refitted without that branch on the same out-of-fold logits, applied "
-        "to the same test logits (no retraining); `<branch>_alone`: the branch as the fusion deploys it."
+        else "`no_<branch>`: the combiner refitted without that branch on the same out-of-fold logits, applied "
+        "to the same test logits (no retraining); `<branch>`: the branch as the fusion deploys it."
     )
     return [
         "## What each view adds",

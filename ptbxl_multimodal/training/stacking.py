@@ -82,7 +82,7 @@ class StackChoice:
 
 
 def fit_ablations(z: np.ndarray, y: np.ndarray, names: list[str]) -> dict[str, dict]:
-    """The combiner refitted on the same out-of-fold logits without each branch in turn ("without_<branch>"):
+    """The combiner refitted on the same out-of-fold logits without each branch in turn ("no_<branch>"):
     what each view adds, with no retraining. Empty for a single branch."""
     if len(names) < 2:
         return {}
@@ -90,7 +90,7 @@ def fit_ablations(z: np.ndarray, y: np.ndarray, names: list[str]) -> dict[str, d
     for b, name in enumerate(names):
         keep = [i for i in range(len(names)) if i != b]
         weights, intercept = fit_combiner(z[:, keep], y)
-        out[f"without_{name}"] = {
+        out[f"no_{name}"] = {
             "branches": [names[i] for i in keep],
             "weights": weights.tolist(),
             "intercept": intercept.tolist(),
