@@ -19,7 +19,9 @@ LEADS = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V
 BYTES_PER_SAMPLE = {"16": 2, "80": 1, "212": 1.5, "24": 3, "32": 4}
 
 
-UNITS_TO_MV = {"mv": 1.0, "uv": 1e-3, "μv": 1e-3, "µv": 1e-3, "v": 1e3}  # header units -> factor to mV
+# header units -> how many of them make one mV (divided by, so that a uV record at 1 adu/uV gives exactly the
+# float32 millivolts of the same samples stored at 1000 adu/mV)
+UNITS_PER_MV = {"mv": 1.0, "uv": 1e3, "μv": 1e3, "µv": 1e3, "v": 1e-3}
 
 
 class ECG(NamedTuple):
@@ -85,17 +87,17 @@ def lead_order(name: str, leads: tuple[str, ...]) -> tuple[list[int], list[str]]
 
 def _to_millivolts(name: str, signal: np.ndarray, units: list[str]) -> np.ndarray:
     """Scale each lead from its header's physical units to mV."""
-    factors = []
+    divisors = []
     for lead, unit in zip(LEADS, units):
-        factor = UNITS_TO_MV.get((unit or "mV").strip().lower())
-        if factor is None:
+        divisor = UNITS_PER_MV.get((unit or "mV").strip().lower())
+        if divisor is None:
             raise RecordError(
                 name, f"lead {lead} is in units {unit!r}; only uV, mV and V are supported (fix the record's header)"
             )
-        factors.append(factor)
-    if all(f == 1.0 for f in factors):
+        divisors.append(divisor)
+    if all(d == 1.0 for d in divisors):
         return signal
-    return (signal * np.asarray(factors, np.float32)[:, None]).astype(np.float32)
+    return (signal / np.asarray(divisors, np.float32)[:, None]).astype(np.float32)
 
 
 def _read_with_wfdb(name: str) -> tuple[tuple[str, ...], float, np.ndarray, list[str]]:
