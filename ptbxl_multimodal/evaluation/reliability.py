@@ -9,29 +9,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ptbxl_multimodal.evaluation.calibration import bin_of
-from ptbxl_multimodal.evaluation.figure_files import save
+from ptbxl_multimodal.evaluation.figure_files import class_panels
 
 
 def reliability_figure(path: Path, y: np.ndarray, probs: dict[str, np.ndarray], classes: list[str], bins: int) -> None:
     """One panel per class: observed frequency against mean predicted probability per bin, one line per model
     (calibrated probabilities); the diagonal is perfect calibration."""
-    cols = min(len(classes), 5)
-    rows = int(np.ceil(len(classes) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
-    for i, c in enumerate(classes):
-        ax = axes[i // cols][i % cols]
+
+    def draw(ax: plt.Axes, i: int) -> None:
         for name, p in probs.items():
             b = bin_of(p[:, i], bins)
             ks = np.unique(b)
             ax.plot([p[b == k, i].mean() for k in ks], [y[b == k, i].mean() for k in ks], marker="o", ms=3, label=name)
-        ax.plot([0, 1], [0, 1], color="grey", lw=0.6, ls=":")
-        ax.set(title=c, xlabel="mean predicted probability", ylabel="observed frequency", xlim=(0, 1), ylim=(0, 1))
-    for j in range(len(classes), rows * cols):
-        axes[j // cols][j % cols].axis("off")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, title="model")
-    fig.tight_layout(rect=(0, 0, 1, 0.88 if rows == 1 else 0.94))
-    save(fig, path)
+
+    class_panels(path, classes, draw, "mean predicted probability", "observed frequency")
 
 
 def calibration_section(results: dict[str, dict], n_test: int) -> list[str]:

@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.metrics import roc_curve
 
 from ptbxl_multimodal.evaluation.examples import Example, explain_section
-from ptbxl_multimodal.evaluation.figure_files import save
+from ptbxl_multimodal.evaluation.figure_files import class_panels, save
 from ptbxl_multimodal.evaluation.reliability import calibration_section, reliability_figure
 from ptbxl_multimodal.evaluation.views_report import views_section
 from ptbxl_multimodal.input_spec import InputSpec
@@ -33,23 +33,14 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def roc_figure(path: Path, y: np.ndarray, probs: dict[str, np.ndarray], classes: list[str]) -> None:
     """One panel per class, one ROC line per model."""
-    cols = min(len(classes), 5)
-    rows = int(np.ceil(len(classes) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
-    for i, c in enumerate(classes):
-        ax = axes[i // cols][i % cols]
+
+    def draw(ax: plt.Axes, i: int) -> None:
         for name, p in probs.items():
             if 0 < y[:, i].sum() < len(y):
                 fpr, tpr, _ = roc_curve(y[:, i], p[:, i])
                 ax.plot(fpr, tpr, label=name, lw=1.2)
-        ax.plot([0, 1], [0, 1], color="grey", lw=0.6, ls=":")
-        ax.set(title=c, xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1))
-    for j in range(len(classes), rows * cols):
-        axes[j // cols][j % cols].axis("off")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, title="model")
-    fig.tight_layout(rect=(0, 0, 1, 0.88 if rows == 1 else 0.94))
-    save(fig, path)
+
+    class_panels(path, classes, draw, "false positive rate", "true positive rate")
 
 
 def confusion_figure(path: Path, results: dict[str, dict], classes: list[str]) -> None:
