@@ -140,7 +140,7 @@ def test_evaluate_refuses_models_trained_on_other_classes(project, tmp_path):
     with h5py.File(copy / "data/processed/records.h5", "r+") as h5:
         h5["labels"].attrs["classes"] = json.dumps(["CD", "HYP", "MI", "NORM", "OTHER"])
     with pytest.raises(StageError, match=r"models/time.pt predicts .*'STTC'.* but .*records.h5 has .*'OTHER'"):
-        evaluate(EvaluateSettings(bootstrap=10, seed=0, batch_size=64), ProjectPaths(copy))
+        evaluate(EvaluateSettings(bootstrap=10, seed=0, batch_size=64, calibration_bins=10), ProjectPaths(copy))
 
 
 def test_plots_render(project):
