@@ -9,7 +9,7 @@ import time
 import pytest
 
 from helpers import settings
-from helpers.project import committed_params_text
+from helpers.project import committed_params_text, set_params
 from helpers.sample import ROOT, SAMPLE, needs_sample, sha256
 from ptbxl_multimodal.data.fetch import fetch_ptbxl, staging_dir
 from ptbxl_multimodal.errors import FetchError
@@ -100,11 +100,11 @@ def test_killed_download_resumes(mini_mirror, serve, tmp_path, sig):
     server.slow_down(0.05)
     project = tmp_path / "proj"
     project.mkdir()
-    (project / "params.yaml").write_text(
-        committed_params_text()
-        .replace("https://physionet.org/files/ptb-xl/1.0.3/", server.url)
-        .replace("workers: 8", "workers: 1")
-    )
+    (project / "params.yaml").write_text(committed_params_text())
+    # every download key the test relies on, set here: a user's committed params (another source, rate or worker
+    # count) must not change what it tests
+    set_params(project, {"download.source": server.url, "download.workers": 1, "download.sampling_rate": 100,
+                         "download.allow_missing": False, "download.retries": 3})  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "stages.download"],
         cwd=project,

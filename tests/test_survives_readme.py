@@ -30,14 +30,22 @@ ONCE_BROKEN = [
 ]
 
 
-def test_fast_tests_pass_after_the_readme_changed_params(tmp_path):
+@pytest.mark.parametrize("committed", [False, True], ids=["experiment", "committed"])
+def test_fast_tests_pass_after_the_readme_changed_params(tmp_path, committed):
+    """Changed as `dvc exp run -S` does (not staged), or committed, as a user who keeps PTB-XL at /data/ptb-xl
+    does with download.source: every test sets the params it relies on."""
     project = make_project(tmp_path / "proj", str(SAMPLE))
     (project / "params.yaml").write_text(committed_params_text())  # the project's own defaults, committed
     git(project, "commit", "-qam", "defaults")
-    apply_overrides(project / "params.yaml", README_CHANGES)
-    assert "fusion" in (project / "params.yaml").read_text()  # changed, and not staged
+    changes = [*README_CHANGES, "download.source=/data/ptb-xl"] if committed else README_CHANGES
+    apply_overrides(project / "params.yaml", changes)
+    assert "fusion" in (project / "params.yaml").read_text()  # changed
+    which = ONCE_BROKEN
+    if committed:
+        git(project, "commit", "-qam", "my own PTB-XL copy and settings")
+        which = []  # all the fast tests
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", *ONCE_BROKEN],
+        [sys.executable, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", *which],
         cwd=project,
         env={**env(), "PYTHONPATH": str(project), "PTBXL_SAMPLE": str(SAMPLE)},
         capture_output=True,
