@@ -19,7 +19,8 @@ INTERCEPT_BOUND = 30.0  # a class without positives would push the intercept to 
 # L2 penalty on the weights (not the intercept), added to the mean BCE: keeps correlated branches from trading
 # large weights. Chosen on validation (the sample's default run, fitted on out-of-fold logits, scored on the
 # validation split's bagged logits): lambda 0 / 0.001 / 0.01 / 0.03 gave validation BCE 0.2767 / 0.2763 / 0.2757 /
-# 0.2784 and macro AUC 0.9317 / 0.9327 / 0.9323 / 0.9344, every difference within its paired interval.
+# 0.2784 and macro AUC 0.9317 / 0.9327 / 0.9323 / 0.9344, every difference within its paired interval
+# (`python scripts/stack_ridge_study.py --project <finished run>`).
 RIDGE = 0.01
 
 
