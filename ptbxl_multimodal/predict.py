@@ -133,12 +133,15 @@ def predict_records(
 
     owner: list[int] = []  # the record of each row of the model inputs (one row per window)
     at: dict[int, np.ndarray] = {}
+    rows_of: dict[int, list[int]] = {}
     for fs, group in by_rate.items():
         at[fs] = np.arange(len(owner), len(owner) + len(group))
-        owner += [i for i, _ in group]
+        for i, _ in group:
+            rows_of.setdefault(i, []).append(len(owner))
+            owner.append(i)
     if not owner:
         return results, classes
-    rows = {i: np.flatnonzero(np.asarray(owner) == i) for i in sorted(set(owner))}
+    rows = {i: np.array(rows_of[i]) for i in sorted(rows_of)}
     inputs: dict[str, np.ndarray] = {"meta": metadata[owner]}
     for fs, group in by_rate.items():
         batch = signal_inputs(np.stack([w for _, w in group]), fs, specs)

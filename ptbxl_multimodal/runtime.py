@@ -49,3 +49,15 @@ def logits(
     bit."""
     batch = {n: torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) for n, x in inputs.items()}
     return predict_logits(forward, batch, batch_size, device).numpy().astype(np.float64)
+
+
+def module_logits(
+    modules: dict[str, torch.nn.Module], inputs: dict[str, np.ndarray], batch_size: int
+) -> dict[str, np.ndarray]:
+    """Logits (n, C) of each single-input module (name -> module, e.g. a fusion's branches) on its own input
+    `inputs[name]`, on the CPU, through `logits` (the same batches as every other forward pass)."""
+    out = {}
+    for name, module in modules.items():
+        module = module.cpu().eval()
+        out[name] = logits(lambda b, m=module: m(b["x"]), {"x": inputs[name]}, batch_size, torch.device("cpu"))
+    return out

@@ -15,14 +15,13 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ptbxl_multimodal import checkpoints, fusion_checkpoints
 from ptbxl_multimodal.branches import input_files
 from ptbxl_multimodal.data.loading import load_split
 from ptbxl_multimodal.evaluation.metrics import bootstrap_indices, macro_auc, resampled_aucs
 from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.runtime import logits
+from ptbxl_multimodal.runtime import module_logits
 from ptbxl_multimodal.training import stacking
 from ptbxl_multimodal.training.train_stack import out_of_fold
 
@@ -39,10 +38,7 @@ def main() -> None:
     z, y, _ = out_of_fold(names, fusion["classes"], paths)
     val = load_split(input_files(paths, names), json.loads(paths.split.read_text())["val"], paths.records)
     deployed = fusion_checkpoints.deployed_branches(fusion["branches"], fusion.get("fold_branches"))
-    cpu = torch.device("cpu")
-    z_val = np.stack(
-        [logits(lambda b, m=m: m(b["x"]), {"x": val.inputs[n]}, 256, cpu) for n, m in deployed.items()], axis=1
-    )
+    z_val = np.stack(list(module_logits(deployed, val.inputs, 256).values()), axis=1)
     resamples = bootstrap_indices(val.y, args.bootstrap, 0)
     base = None
     print(f"validation split: {len(val.y)} records; branches as deployed: {fusion['head']['test_logits']}")

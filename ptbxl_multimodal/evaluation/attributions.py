@@ -103,3 +103,36 @@ def branch_contributions(
     if isinstance(fusion, StackedFusion):
         return _stack_contributions(fusion.eval(), batch)
     return _head_contributions(fusion.eval(), batch, n_classes)
+
+
+def explain(
+    fusion: torch.nn.Module, inputs: dict[str, np.ndarray], fs: float, starts: list[int], n_classes: int
+) -> Explanation:
+    """One record's explanation from its windows (the rows of `inputs`, starting at sample `starts` of the
+    time-branch input at `fs`): attributions of each window stitched, averaged where windows overlap; branch
+    contributions averaged over the windows. Computed on the CPU."""
+    fusion = fusion.cpu().eval()
+    x = inputs["time"]
+    attribution = time_attributions(fusion.branches["time"], x, n_classes)
+    contributions = branch_contributions(fusion, inputs, n_classes)
+    width, total = x.shape[-1], starts[-1] + x.shape[-1]
+    summed, signal = np.zeros((n_classes, x.shape[1], total)), np.zeros((x.shape[1], total))
+    count = np.zeros(total)
+    for k, s in enumerate(starts):
+        summed[..., s : s + width] += attribution[k]
+        signal[:, s : s + width] += x[k]
+        count[s : s + width] += 1
+    return Explanation(summed / count, signal / count, fs, {b: c.mean(axis=0) for b, c in contributions.items()})
+
+
+def top_evidence(per_class: dict[str, Any]) -> tuple[str, int, float, str]:
+    """From one class of `Explanation.to_dict`: the three leads with most attribution (text), the second with
+    most and its share, and the branch contributions (text); for predict's terminal line and the run report."""
+    leads = sorted(per_class["leads"].items(), key=lambda kv: -kv[1])[:3]
+    second = int(np.argmax(per_class["seconds"]))
+    return (
+        ", ".join(f"{lead} {share:.0%}" for lead, share in leads),
+        second,
+        per_class["seconds"][second],
+        ", ".join(f"{b} {v:+.2f}" for b, v in per_class["branch_logits"].items()),
+    )

@@ -15,6 +15,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
+from ptbxl_multimodal.evaluation.metrics import percentile_interval
+
 METHODS = ("none", "temperature", "platt")
 SCALE_BOUNDS = (1e-2, 1e2)
 
@@ -102,36 +104,42 @@ def bin_of(p: np.ndarray, bins: int) -> np.ndarray:
     return np.minimum((p * bins).astype(int), bins - 1)
 
 
+def binned(y: np.ndarray, p: np.ndarray, bins: int) -> list[list[tuple[float, float, int]]]:
+    """Per class, per non-empty equal-width bin in order: (mean probability, observed frequency, records), the
+    points of a reliability diagram and the terms of the ECE."""
+    out = []
+    for c in range(y.shape[1]):
+        b = bin_of(p[:, c], bins)
+        out.append([(p[b == k, c].mean(), y[b == k, c].mean(), int((b == k).sum())) for k in np.unique(b)])
+    return out
+
+
 def ece(y: np.ndarray, p: np.ndarray, bins: int) -> np.ndarray:
     """Expected calibration error per class: over equal-width probability bins, the record-weighted mean
     |mean probability - observed frequency|."""
-    out = np.zeros(y.shape[1])
-    for c in range(y.shape[1]):
-        b = bin_of(p[:, c], bins)
-        for k in np.unique(b):
-            sel = b == k
-            out[c] += sel.mean() * abs(p[sel, c].mean() - y[sel, c].mean())
-    return out
+    return np.array([sum(n * abs(pred - obs) for pred, obs, n in cls) / len(y) for cls in binned(y, p, bins)])
 
 
 def reliability_rows(y: np.ndarray, p: np.ndarray, bins: int, model: str, classes: list[str]) -> list[dict]:
     """Per class and non-empty bin: the mean probability, the observed frequency and the record count (the
     points of a reliability diagram; a calibrated model lies on the diagonal)."""
-    rows = []
-    for c, name in enumerate(classes):
-        b = bin_of(p[:, c], bins)
-        for k in np.unique(b):
-            sel = b == k
-            rows.append(
-                {
-                    "model": model,
-                    "class": name,
-                    "predicted": round(float(p[sel, c].mean()), 6),
-                    "observed": round(float(y[sel, c].mean()), 6),
-                    "records": int(sel.sum()),
-                }
-            )
-    return rows
+    return [
+        {
+            "model": model,
+            "class": name,
+            "predicted": round(float(pred), 6),
+            "observed": round(float(obs), 6),
+            "records": n,
+        }  # fmt: skip
+        for name, cls in zip(classes, binned(y, p, bins))
+        for pred, obs, n in cls
+    ]
+
+
+def _paired_change(per_record: np.ndarray, resamples: np.ndarray) -> tuple[float, float, float]:
+    """The mean of a per-record difference and its 95% percentile interval over the shared bootstrap resamples."""
+    boot = per_record[resamples].mean(axis=1) if len(resamples) else np.zeros(0)
+    return (float(per_record.mean()), *percentile_interval(boot))
 
 
 def figures(
@@ -143,8 +151,7 @@ def figures(
     b0, b1 = brier(y, uncalibrated), brier(y, calibrated)
     e0, e1 = ece(y, uncalibrated, bins), ece(y, calibrated, bins)
     per_record = ((calibrated - y) ** 2 - (uncalibrated - y) ** 2).mean(axis=1)  # macro over classes
-    boot = per_record[resamples].mean(axis=1) if len(resamples) else np.zeros(0)
-    low, high = np.percentile(boot, [2.5, 97.5]) if boot.size else (np.nan, np.nan)
+    diff, low, high = _paired_change(per_record, resamples)
     return {
         "method": method,
         "bins": bins,
@@ -152,7 +159,7 @@ def figures(
         "brier_uncalibrated": float(b0.mean()),
         "ece": float(e1.mean()),
         "ece_uncalibrated": float(e0.mean()),
-        "brier_change": {"diff": float(per_record.mean()), "ci95_low": float(low), "ci95_high": float(high)},
+        "brier_change": {"diff": diff, "ci95_low": low, "ci95_high": high},
         "per_class": {
             c: {
                 "brier": float(b1[i]),
@@ -178,13 +185,12 @@ def compare_methods(
         per_record = ((probs - y) ** 2).mean(axis=1)
         if base is None:
             base = per_record
-        change = (per_record - base)[resamples].mean(axis=1)
-        low, high = np.percentile(change, [2.5, 97.5])
+        diff, low, high = _paired_change(per_record - base, resamples)
         out[method] = {
             "brier": float(per_record.mean()),
             "ece": float(ece(y, probs, bins).mean()),
-            "brier_change": float((per_record - base).mean()),
-            "ci95_low": float(low),
-            "ci95_high": float(high),
+            "brier_change": diff,
+            "ci95_low": low,
+            "ci95_high": high,
         }
     return out

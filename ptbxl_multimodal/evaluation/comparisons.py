@@ -18,17 +18,13 @@ import numpy as np
 import torch
 
 from ptbxl_multimodal.evaluation import metrics as M
-from ptbxl_multimodal.runtime import logits
+from ptbxl_multimodal.runtime import module_logits
 from ptbxl_multimodal.training.stacking import combine
 
 
 def branch_logits(fusion: torch.nn.Module, inputs: dict[str, np.ndarray], batch_size: int) -> dict[str, np.ndarray]:
     """Each branch's logits (n, C) as the fusion model computes them (its own branch modules), on the CPU."""
-    fusion = fusion.cpu().eval()
-    return {
-        name: logits(lambda b, m=fusion.branches[name]: m(b["x"]), {"x": inputs[name]}, batch_size, torch.device("cpu"))
-        for name in fusion.order
-    }
+    return module_logits({name: fusion.branches[name] for name in fusion.order}, inputs, batch_size)
 
 
 def ablation_logits(z: dict[str, np.ndarray], ablations: dict[str, dict]) -> dict[str, np.ndarray]:

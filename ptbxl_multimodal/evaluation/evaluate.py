@@ -103,8 +103,8 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
     for name, r in results.items():
         write_json(paths.eval_metrics / f"{name}.json", compact(r, ckpts[name]["training"]["best_val_macro_auc"]))
         write_json(paths.eval_detail / f"{name}.json", json_ready(r))
-    n_train = json.loads(paths.split_summary.read_text())["train"]["records"]
-    row = {**compact_difference(vs_best, len(test.y)), "n_train": n_train, "vs": best}
+    split_summary = json.loads(paths.split_summary.read_text())
+    row = {**compact_difference(vs_best, len(test.y)), "n_train": split_summary["train"]["records"], "vs": best}
     write_json(paths.eval_vs_best, row)
     with atomic_path(paths.eval_ablations) as tmp:
         tmp.mkdir(parents=True)
@@ -133,7 +133,7 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             test.y,
             probs_test,
             ckpts,
-            json.loads(paths.split_summary.read_text()),
+            split_summary,
             json.loads(paths.preprocess_report.read_text()),
             paths.train_logs,
             settings.bootstrap,

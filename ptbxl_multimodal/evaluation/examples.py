@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ptbxl_multimodal.data.records import LEADS
-from ptbxl_multimodal.evaluation.attributions import Explanation, branch_contributions, time_attributions
+from ptbxl_multimodal.evaluation.attributions import Explanation, explain, top_evidence
 from ptbxl_multimodal.evaluation.ecg_figure import ecg_figure
 
 
@@ -38,16 +37,12 @@ def explain_examples(
     if "time" not in getattr(fusion, "order", []):
         return []
     examples = []
-    fusion = fusion.cpu().eval()
     for c, label in enumerate(classes):
         positives = np.flatnonzero(y[:, c] == 1)
         if not positives.size:
             continue
         row = int(positives[np.argmax(probs[positives, c])])
-        one = {n: v[row : row + 1] for n, v in inputs.items()}
-        attribution = time_attributions(fusion.branches["time"], one["time"], len(classes))[0]
-        parts = {b: v[0] for b, v in branch_contributions(fusion, one, len(classes)).items()}
-        explanation = Explanation(attribution, one["time"][0], fs, parts)
+        explanation = explain(fusion, {n: v[row : row + 1] for n, v in inputs.items()}, fs, [0], len(classes))
         examples.append(Example(label, int(ecg_id[row]), float(probs[row, c]), explanation))
     return examples
 
@@ -63,14 +58,10 @@ def explain_section(figures: Path, examples: list[Example], classes: list[str]) 
         ecg_figure(
             figures / name, ex.explanation, c, f"ecg_id {ex.ecg_id}: {ex.label} (fusion p = {ex.probability:.3f})"
         )
-        shares = ex.explanation.lead_shares()[c]
-        top = ", ".join(f"{LEADS[i]} {shares[i]:.0%}" for i in np.argsort(-shares)[:3])
-        seconds = ex.explanation.window_shares()[c]
-        second = int(np.argmax(seconds))
-        branches = ", ".join(f"{b} {v[c]:+.2f}" for b, v in ex.explanation.branches.items())
+        leads, second, share, branches = top_evidence(ex.explanation.to_dict(classes)["per_class"][ex.label])
         rows.append(
-            f"| {ex.label} | {ex.ecg_id} | {ex.probability:.3f} | {top} | {second}-{second + 1} s "
-            f"({seconds[second]:.0%}) | {branches} |"
+            f"| {ex.label} | {ex.ecg_id} | {ex.probability:.3f} | {leads} | {second}-{second + 1} s ({share:.0%}) "
+            f"| {branches} |"
         )
         images += [f"![{ex.label}](figures/{name})", ""]
     return [

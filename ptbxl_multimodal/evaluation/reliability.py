@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ptbxl_multimodal.evaluation.calibration import bin_of
+from ptbxl_multimodal.evaluation.calibration import binned
 from ptbxl_multimodal.evaluation.figure_files import class_panels
 
 
@@ -18,9 +18,8 @@ def reliability_figure(path: Path, y: np.ndarray, probs: dict[str, np.ndarray], 
 
     def draw(ax: plt.Axes, i: int) -> None:
         for name, p in probs.items():
-            b = bin_of(p[:, i], bins)
-            ks = np.unique(b)
-            ax.plot([p[b == k, i].mean() for k in ks], [y[b == k, i].mean() for k in ks], marker="o", ms=3, label=name)
+            pred, obs, _ = zip(*binned(y[:, i : i + 1], p[:, i : i + 1], bins)[0])
+            ax.plot(pred, obs, marker="o", ms=3, label=name)
 
     class_panels(path, classes, draw, "mean predicted probability", "observed frequency")
 

@@ -16,7 +16,7 @@ from ptbxl_multimodal.data.loading import SplitData, load_split, normalization_s
 from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.models.base import BranchModel
 from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.runtime import INFERENCE_BATCH, logits
+from ptbxl_multimodal.runtime import INFERENCE_BATCH, module_logits
 from ptbxl_multimodal.schema import raise_if
 from ptbxl_multimodal.training.decisions import fit_decisions
 from ptbxl_multimodal.training.live_log import summarize_selected, training_log
@@ -74,7 +74,7 @@ def validation_logits(ckpt: dict[str, Any], val_inputs: np.ndarray) -> np.ndarra
     (rebuilt from the checkpoint, same batches), so that calibration and thresholds fitted on them agree with
     every later decision."""
     model = checkpoints.branch_from_checkpoint(ckpt)
-    return logits(lambda b: model(b["x"]), {"x": val_inputs}, INFERENCE_BATCH, torch.device("cpu"))
+    return module_logits({"x": model}, {"x": val_inputs}, INFERENCE_BATCH)["x"]
 
 
 def train_branch(name: str, params: BranchParams, calibration_method: str, paths: ProjectPaths) -> Path:

@@ -13,7 +13,6 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ptbxl_multimodal import checkpoints, fusion_checkpoints
 from ptbxl_multimodal.branches import input_files
@@ -23,7 +22,7 @@ from ptbxl_multimodal.evaluation.metrics import macro_auc
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.runtime import INFERENCE_BATCH, logits
+from ptbxl_multimodal.runtime import INFERENCE_BATCH, module_logits
 from ptbxl_multimodal.training.crossfit import read_oof
 from ptbxl_multimodal.training.decisions import fit_decisions
 from ptbxl_multimodal.training.stacking import choose_combiner, fit_ablations
@@ -67,10 +66,7 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
 
     # The branch the stack must beat: the best on validation in the form the stack deploys it (bagged or full).
     deployed = fusion_checkpoints.deployed_branches(ckpts, fold_ckpts if p.test_logits == "bagged" else None)
-    deployed_auc = {}
-    for n, module in deployed.items():
-        val_logits_n = logits(lambda b, m=module: m(b["x"]), {"x": val.inputs[n]}, INFERENCE_BATCH, torch.device("cpu"))
-        deployed_auc[n] = macro_auc(val.y, val_logits_n)
+    deployed_auc = {n: macro_auc(val.y, z) for n, z in module_logits(deployed, val.inputs, INFERENCE_BATCH).items()}
     best = max(names, key=deployed_auc.get)
     choice = choose_combiner(z, y, groups, names, best)
     log.info(
