@@ -10,14 +10,12 @@ import pytest
 from helpers import records
 from helpers.http_server import Server
 from helpers.project import dvc, git, make_project
-from helpers.sample import HAVE_SAMPLE, NO_SAMPLE, SAMPLE, build_mirror
+from helpers.sample import SAMPLE, build_mirror
 
 
 @pytest.fixture(scope="session")
 def mini_mirror(tmp_path_factory) -> Path:
     """20 real records (100 and 500 Hz) of the sample, as a read-only source tree."""
-    if not HAVE_SAMPLE:
-        pytest.skip(NO_SAMPLE)
     return build_mirror(tmp_path_factory.mktemp("mirror") / "ptbxl", list(range(1, 21)))
 
 
@@ -25,8 +23,6 @@ def mini_mirror(tmp_path_factory) -> Path:
 def pipeline_run(tmp_path_factory) -> tuple[Path, str]:
     """The project run once end to end on the sample and committed: (folder, `dvc repro` output). Shared by the
     end-to-end modules, which work on copies (helpers.project.copy_project) and never change it."""
-    if not HAVE_SAMPLE:
-        pytest.skip(NO_SAMPLE)
     proj = make_project(tmp_path_factory.mktemp("run") / "proj", str(SAMPLE))
     done = dvc(proj, "repro")
     git(proj, "add", "-A")

@@ -14,9 +14,7 @@ import sys
 import pytest
 
 from helpers.project import committed_params_text, env, set_params
-from helpers.sample import ROOT, needs_sample
-
-pytestmark = needs_sample
+from helpers.sample import ROOT
 
 
 def _can_unshare() -> bool:

@@ -6,11 +6,12 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 
 from helpers import settings
 from helpers.project import committed_params_text, set_params
-from helpers.sample import ROOT, SAMPLE, needs_sample, sha256
+from helpers.sample import ROOT, SAMPLE, sha256
 from ptbxl_multimodal.data.fetch import fetch_ptbxl, staging_dir
 from ptbxl_multimodal.errors import FetchError
 
@@ -218,11 +219,11 @@ def test_partial_source_stops_by_default_and_is_used_without_the_gaps_on_request
     assert len(list((tmp_path / "raw/records500").rglob("*.dat"))) == 17
 
 
-@needs_sample
 def test_the_readme_500hz_example_works_on_the_sample(tmp_path):
-    """The sample's 500 Hz folder covers ecg_id 1-500 only: with allow_missing, the other three are listed."""
+    """The test sample's 500 Hz folder covers ecg_id 1-20 only: with allow_missing, the other 76 are listed."""
     import json
 
     summary = fetch_ptbxl(settings.download(str(SAMPLE), 500, workers=4, allow_missing=True), tmp_path / "raw")
     missing = json.loads((tmp_path / "raw/missing_records.json").read_text())["records"]
-    assert summary["missing_records"] == 3 and [m["ecg_id"] for m in missing] == [10429, 15413, 19703]
+    ids = pd.read_csv(SAMPLE / "ptbxl_database.csv")["ecg_id"]
+    assert summary["missing_records"] == 76 and [m["ecg_id"] for m in missing] == sorted(set(ids) - set(range(1, 21)))

@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from helpers.project import copy_project, dvc, env, git, make_project, params_changed, set_params, stages_run
-from helpers.sample import ROOT, needs_sample
+from helpers.sample import ROOT
 
-pytestmark = [needs_sample, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def torch_has_cuda() -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from helpers.sample import needs_sample
 from helpers.settings import defaults
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.data.records import LEADS, read_record
@@ -36,7 +35,6 @@ def _inputs(n=3):
     return {b: torch.randn(n, *s).numpy() for b, s in SHAPES.items()}
 
 
-@needs_sample
 def test_attributions_add_up_to_the_logit_change_from_a_flat_line():
     model, x = _branch("time"), _record()
     attribution = time_attributions(model, x, 5)
@@ -45,7 +43,6 @@ def test_attributions_add_up_to_the_logit_change_from_a_flat_line():
     np.testing.assert_allclose(attribution.sum(axis=(2, 3))[0], gap[0].numpy(), atol=0.05 * gap.abs().max().item())
 
 
-@needs_sample
 def test_attributions_land_on_the_only_lead_the_model_reads():
     """A time model whose first convolution reads V2 alone: every other lead gets exactly nothing."""
     model = _branch("time")

@@ -10,9 +10,9 @@ import h5py
 import pytest
 
 from helpers.project import copy_project, dvc, make_project, stages_run
-from helpers.sample import ROOT, SAMPLE, needs_sample
+from helpers.sample import ROOT, SAMPLE
 
-pytestmark = [needs_sample, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 MODELS = ("time", "freq", "spec", "meta", "fusion")
 ALL_STAGES = {
     "check_params",
@@ -61,7 +61,7 @@ def test_every_output_exists(project):
     report = json.loads((project / "data/processed/report.json").read_text())
     assert report["records_written"] == 491 and report["unlabelled"]["count"] == 12
     summary = json.loads((project / "data/splits/summary.json").read_text())
-    assert (summary["train"]["records"], summary["val"]["records"], summary["test"]["records"]) == (353, 73, 65)
+    assert (summary["train"]["records"], summary["val"]["records"], summary["test"]["records"]) == (57, 14, 20)
 
 
 def test_metrics_cover_every_model_with_the_promised_keys(project):
@@ -69,7 +69,7 @@ def test_metrics_cover_every_model_with_the_promised_keys(project):
         r = json.loads((project / f"metrics/eval/{m}.json").read_text())
         assert set(r) == {"auc", "auc_lo", "auc_hi", "fmax", "f1", "subset_acc", "n_test", "val_auc"}
         assert 0.5 <= r["auc"] <= 1 and r["auc_lo"] <= r["auc"] <= r["auc_hi"]
-        assert r["n_test"] == 65
+        assert r["n_test"] == 20
         r = json.loads((project / f"metrics/detail/{m}.json").read_text())
         assert set(r["per_class"]) == {"CD", "HYP", "MI", "NORM", "STTC"}
         for key in ("fmax", "subset_accuracy"):
@@ -86,7 +86,7 @@ def test_metrics_cover_every_model_with_the_promised_keys(project):
     vs_best = json.loads((project / "metrics/eval/fusion_vs_best.json").read_text())
     assert vs_best["auc"] == round(like["fusion_minus_best"]["diff"], 4) and vs_best["vs"] == best
     assert vs_best["auc_lo"] <= vs_best["auc"] <= vs_best["auc_hi"] and 0 <= vs_best["p_le0"] <= 1
-    assert vs_best["n_train"] == 353 and vs_best["n_test"] == 65
+    assert vs_best["n_train"] == 57 and vs_best["n_test"] == 20
     views = {p.stem for p in (project / "metrics/eval/views").glob("*.json")}
     assert views == {"time", "freq", "spec", "meta", "no_time", "no_freq", "no_spec", "no_meta"}
     for view in views:  # each ablation's AUC minus the fusion's, on the same resamples
@@ -189,7 +189,7 @@ def test_predictions_file(project):
     lines = (project / "data/predictions/test.csv").read_text().splitlines()
     header = lines[0].split(",")
     assert header[:2] == ["ecg_id", "model"] and "NORM_prob" in header and "NORM_pred" in header
-    assert len(lines) == 1 + 65 * len(MODELS)
+    assert len(lines) == 1 + 20 * len(MODELS)
 
 
 def test_checkpoints_are_self_contained(project):

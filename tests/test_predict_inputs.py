@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.sample import SAMPLE, needs_sample
+from helpers.sample import SAMPLE
 from ptbxl_multimodal.data.metadata import metadata_for
 from ptbxl_multimodal.errors import PipelineError
 from ptbxl_multimodal.predict import main as predict
@@ -34,7 +34,6 @@ def test_rows_match_by_ecg_id_whatever_the_rate(tmp_path):
     assert table[1][3] == 80 and table[2][2] == 170 and np.isnan(table[0][2])
 
 
-@needs_sample
 def test_ptbxl_database_csv_is_a_metadata_file():
     table = metadata_for([Path("new/00001_lr"), Path("new/00002_hr")], SAMPLE / "ptbxl_database.csv", {})
     db = pd.read_csv(SAMPLE / "ptbxl_database.csv", index_col="ecg_id")

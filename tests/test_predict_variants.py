@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from helpers import variants
-from helpers.sample import needs_sample
 
-pytestmark = [needs_sample, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 ECG_IDS = (1, 9, 17)
 SAME_SIGNAL_TOLERANCE = 0.06  # |fusion probability difference| from the 100 Hz record (docs/predict.md)
 PTBXL_500HZ_TOLERANCE = 0.1

@@ -9,7 +9,7 @@ import pytest
 
 from helpers import settings
 from helpers.records import LEADS, write_record
-from helpers.sample import SAMPLE, needs_sample
+from helpers.sample import SAMPLE
 from ptbxl_multimodal.data.processed_files import preprocess
 from ptbxl_multimodal.data.records import read_record
 from ptbxl_multimodal.errors import RecordError
@@ -40,7 +40,6 @@ def test_longest_constant_runs_per_lead():
     assert longest_constant_runs(np.zeros((2, 1))).tolist() == [1, 1]
 
 
-@needs_sample
 @pytest.mark.parametrize("rate", [100, 500])
 def test_no_real_sample_record_is_flagged(rate):
     folder = "records100" if rate == 100 else "records500"

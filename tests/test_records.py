@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from helpers.records import write_record
-from helpers.sample import SAMPLE, needs_sample
+from helpers.sample import SAMPLE
 from ptbxl_multimodal.data.records import LEADS, read_ecg, read_record
 from ptbxl_multimodal.errors import RecordError
 
@@ -17,7 +17,6 @@ def test_reads_a_good_record(tmp_path, ecg_like):
     assert np.allclose(signal, x.T, atol=1e-3)
 
 
-@needs_sample
 def test_reads_real_records_including_lowercase_leads_and_comments():
     signal, fs = read_record(SAMPLE / "records100/10000/10429_lr", expected_fs=100)  # aVR spelling, # comments
     assert signal.shape == (12, 1000)
@@ -77,7 +76,6 @@ def test_garbage_header(tmp_path):
         read_record(tmp_path / "junk")
 
 
-@needs_sample
 def test_fast_reader_matches_wfdb_on_every_sample_record():
     import wfdb
 
@@ -100,7 +98,6 @@ def _copy_sample_record(tmp_path, ecg_id=1):
     return tmp_path / f"{ecg_id:05d}_lr"
 
 
-@needs_sample
 @pytest.mark.parametrize("unit,factor", [("uV", 1e-3), ("V", 1e3), ("mV", 1.0)])
 def test_header_units_are_converted_to_millivolts(tmp_path, unit, factor):
     """The same stored numbers mean 1000x less in uV: the reader must say so in mV (fast path and wfdb path)."""
@@ -116,7 +113,6 @@ def test_header_units_are_converted_to_millivolts(tmp_path, unit, factor):
     np.testing.assert_allclose(signal, reference * factor, rtol=1e-6)
 
 
-@needs_sample
 def test_unknown_units_are_refused(tmp_path):
     base = _copy_sample_record(tmp_path)
     hea = base.with_suffix(".hea")
@@ -125,7 +121,6 @@ def test_unknown_units_are_refused(tmp_path):
         read_record(base)
 
 
-@needs_sample
 @pytest.mark.parametrize(
     "corrupt,message",
     [
@@ -142,7 +137,6 @@ def test_header_and_data_must_agree(tmp_path, corrupt, message):
         read_record(base)
 
 
-@needs_sample
 def test_data_of_another_record_is_caught(tmp_path):
     """Same size, same format, another record's samples: only the checksums can tell."""
     import shutil
@@ -153,7 +147,6 @@ def test_data_of_another_record_is_caught(tmp_path):
         read_record(base)
 
 
-@needs_sample
 def test_leads_are_read_by_name_in_any_order_and_extra_leads_are_set_aside(tmp_path):
     """A cart that stores V6..I with aVR spelt its own way, or adds the Frank leads, reads back exactly."""
     from helpers import variants

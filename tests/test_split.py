@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from helpers.sample import SAMPLE, needs_sample
+from helpers.sample import SAMPLE
 from ptbxl_multimodal.data.labels import make_labels, read_database, read_statements
 from ptbxl_multimodal.data.splits import Ratios, check_disjoint_patients, split_by_folds, split_stratified, summarize
 
@@ -18,16 +18,14 @@ def sample():
     return labels, rows["patient_id"].to_numpy(), rows["strat_fold"].to_numpy()
 
 
-@needs_sample
 def test_strat_fold_split(sample):
     labels, patients, folds = sample
     split = split_by_folds(folds, list(range(1, 9)), [9], [10])
-    assert {k: v.size for k, v in split.items()} == {"train": 353, "val": 73, "test": 65}
+    assert {k: v.size for k, v in split.items()} == {"train": 57, "val": 14, "test": 20}
     assert set(folds[split["test"]]) == {10}
     check_disjoint_patients(split, patients)
 
 
-@needs_sample
 def test_stratified_split_is_patient_disjoint_and_balanced(sample):
     labels, patients, _ = sample
     split = split_stratified(labels.y, patients, Ratios(train=0.7, val=0.15, test=0.15), seed=0)
@@ -37,7 +35,8 @@ def test_stratified_split_is_patient_disjoint_and_balanced(sample):
     assert abs(split["train"].size / n - 0.7) < 0.05
     prevalence = labels.y.mean(axis=0)
     for name in ("val", "test"):
-        assert np.abs(labels.y[split[name]].mean(axis=0) - prevalence).max() < 0.08
+        # each class within two records of its share in 15 records (patients stay together, labels overlap)
+        assert np.abs(labels.y[split[name]].sum(axis=0) - prevalence * split[name].size).max() < 2.5
     again = split_stratified(labels.y, patients, Ratios(train=0.7, val=0.15, test=0.15), seed=0)
     assert all(np.array_equal(split[k], again[k]) for k in split)
 

@@ -11,9 +11,9 @@ import pytest
 from dvc.utils.hydra import apply_overrides
 
 from helpers.project import committed_params_text, env, git, make_project
-from helpers.sample import SAMPLE, needs_sample
+from helpers.sample import SAMPLE
 
-pytestmark = [needs_sample, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 README_CHANGES = [
     "download.source=../shared/ptbxl",

@@ -1,4 +1,5 @@
-"""The real PTB-XL sample (../shared/ptbxl or $PTBXL_SAMPLE) and PhysioNet-layout mirrors of parts of it."""
+"""The tests' real PTB-XL records (tests/data/ptbxl, committed; $PTBXL_SAMPLE for another PhysioNet-layout copy)
+and PhysioNet-layout mirrors of parts of them."""
 
 from __future__ import annotations
 
@@ -8,14 +9,9 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = Path(os.environ.get("PTBXL_SAMPLE", ROOT.parent / "shared" / "ptbxl")).resolve()
-
-NO_SAMPLE = f"the PTB-XL sample is not at {SAMPLE} (set PTBXL_SAMPLE to a PhysioNet-layout copy)"
-HAVE_SAMPLE = (SAMPLE / "ptbxl_database.csv").is_file()
-needs_sample = pytest.mark.skipif(not HAVE_SAMPLE, reason=NO_SAMPLE)
+SAMPLE = Path(os.environ.get("PTBXL_SAMPLE", ROOT / "tests" / "data" / "ptbxl")).resolve()
 
 
 def sha256(path: Path) -> str:
