@@ -17,6 +17,8 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
+
 from ptbxl_multimodal.data.labels import read_database, read_statements, record_codes
 
 BOTH_RATES = range(1, 21)
@@ -49,17 +51,20 @@ def choose(db, codes: dict[int, set[str]]) -> list[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="the PTB-XL sample (PhysioNet layout)")
-    parser.add_argument("dest", type=Path, help="where to write the test sample (replaced)")
+    parser.add_argument("dest", type=Path, help="where to write the test sample (replaced, README.md kept)")
     args = parser.parse_args()
-    db, statements = read_database(args.source / "ptbxl_database.csv"), read_statements(args.source / "scp_statements.csv")
-    ids = choose(db, record_codes(db, statements, "superdiagnostic"))
-    shutil.rmtree(args.dest, ignore_errors=True)
-    args.dest.mkdir(parents=True)
-    raw = __import__("pandas").read_csv(args.source / "ptbxl_database.csv")
+    db = read_database(args.source / "ptbxl_database.csv")
+    ids = choose(db, record_codes(db, read_statements(args.source / "scp_statements.csv"), "superdiagnostic"))
+    args.dest.mkdir(parents=True, exist_ok=True)
+    for old in args.dest.iterdir():  # replaced, except the README with the license and attribution
+        if old.is_dir():
+            shutil.rmtree(old)
+        elif old.name != "README.md":
+            old.unlink()
+    raw = pd.read_csv(args.source / "ptbxl_database.csv")  # the table as published, every column unchanged
     raw[raw["ecg_id"].isin(ids)].to_csv(args.dest / "ptbxl_database.csv", index=False)
     for name in ("scp_statements.csv", "LICENSE.txt"):
         shutil.copy(args.source / name, args.dest)
-    files = []
     for e in ids:
         row = db.loc[e]
         for stem in [row["filename_lr"]] + ([row["filename_hr"]] if e in BOTH_RATES else []):
@@ -67,7 +72,6 @@ def main() -> None:
                 target = args.dest / f"{stem}.{ext}"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(args.source / f"{stem}.{ext}", target)
-                files.append(target)
     (args.dest / "RECORDS").write_text("".join(f"{db.loc[e]['filename_lr']}\n" for e in ids))
     listed = sorted(p for p in args.dest.rglob("*") if p.is_file())
     (args.dest / "SHA256SUMS.txt").write_text(
