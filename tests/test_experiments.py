@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers import readme
 from helpers.project import copy_project, dvc, env, git, make_project, params_changed, set_params, stages_run
 from helpers.sample import ROOT
 
@@ -247,13 +248,6 @@ def test_a_misspelt_key_fails_fast_even_if_no_stage_reads_it(project):
     git(project, "checkout", "--", "params.yaml")
 
 
-def readme_block(marker: str) -> list[str]:
-    """The commands of the README's bash block that follows `marker`, one per line, comments dropped."""
-    text = (ROOT / "README.md").read_text()
-    block = text[text.index(marker) :].split("```bash\n", 1)[1].split("```", 1)[0]
-    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
-
-
 def shell(project, command):
     identity = {
         "GIT_AUTHOR_NAME": "t",
@@ -270,7 +264,7 @@ def test_readme_compare_recipe(project):
     set_params(project, {"evaluate.bootstrap": 25})  # an uncommitted run, as in a user's workspace
     dvc(project, "repro")
     outputs = []
-    for command in readme_block("tests/test_experiments.py::test_readme_compare_recipe"):
+    for command in readme.block("run as written by tests/test_experiments.py::test_readme_compare_recipe"):
         done = shell(project, command)
         assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
         outputs.append(done.stdout)
@@ -297,7 +291,9 @@ def test_a_failed_run_is_undone_as_the_readme_says(project):
     done = dvc(project, "exp", "run", "-S", "train.common.device=cuda", check=False)
     assert done.returncode != 0 and "no CUDA device is available" in done.stdout + done.stderr
     assert not all((project / p).exists() for p in tracked)  # what the failure cost
-    for command in readme_block("tests/test_experiments.py::test_a_failed_run_is_undone_as_the_readme_says"):
+    for command in readme.block(
+        "run as written by tests/test_experiments.py::test_a_failed_run_is_undone_as_the_readme_says"
+    ):
         assert shell(project, command).returncode == 0, command
     assert {p: (project / p).read_bytes() for p in tracked} == before
     assert stages_run(dvc(project, "repro").stdout) <= {"check_params"}  # it recorded the failed values

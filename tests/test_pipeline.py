@@ -9,8 +9,9 @@ import subprocess
 import h5py
 import pytest
 
+from helpers import readme
 from helpers.project import copy_project, dvc, make_project, stages_run
-from helpers.sample import ROOT, SAMPLE
+from helpers.sample import SAMPLE
 
 pytestmark = pytest.mark.slow
 MODELS = ("time", "freq", "spec", "meta", "fusion")
@@ -365,9 +366,7 @@ def test_readme_predict_command(project):
     """The README's predict example, as written (the sample's path made absolute for the test's folder)."""
     from helpers.project import env
 
-    text = (ROOT / "README.md").read_text()
-    marker = "tests/test_pipeline.py::test_readme_predict_command"
-    (command,) = [c for c in text[text.index(marker) :].split("```bash\n", 1)[1].split("```", 1)[0].splitlines() if c]
+    (command,) = readme.block("run as written by tests/test_pipeline.py::test_readme_predict_command")
     command = command.replace("../shared/ptbxl", str(SAMPLE))
     done = subprocess.run(["bash", "-c", command], cwd=project, env=env(), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
