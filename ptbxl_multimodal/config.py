@@ -1,7 +1,7 @@
 """The whole of params.yaml, typed and validated at once.
 
-Each section has one settings type, defined beside the code that uses it, whose fields carry their rules
-(see `schema`); the values live in params.yaml only, the settings types have no defaults of their own.
+Each section has one settings type, defined beside the code that uses it, whose fields carry their constraints
+for pydantic (see `schema`); the values live in params.yaml only, the settings types have no defaults of their own.
 A stage loads just the sections it reads (so its code dependencies stay its own); this module assembles
 every section, for the check that the whole file is valid and for tests.
 """
@@ -17,9 +17,11 @@ from ptbxl_multimodal.data.feature_files import FeatureSettings
 from ptbxl_multimodal.data.fetch import DownloadSettings
 from ptbxl_multimodal.data.processed_files import PreprocessSettings
 from ptbxl_multimodal.data.splits import SplitSettings
+from ptbxl_multimodal.errors import ParamError
 from ptbxl_multimodal.evaluation.calibration import CalibrationSettings
 from ptbxl_multimodal.evaluation.settings import EvaluateSettings
-from ptbxl_multimodal.schema import parse, raise_if, read_params, subtree, unknown_keys
+from ptbxl_multimodal.params_file import raise_if, read_params, subtree, unknown_keys
+from ptbxl_multimodal.schema import parse
 from ptbxl_multimodal.training.crossfit import CrossfitSettings
 from ptbxl_multimodal.training.settings import TrainSettings
 from ptbxl_multimodal.training.train_branch import BranchParams, parse_branch_params
@@ -47,7 +49,7 @@ class Params:
     features: FeatureSettings
     split: SplitSettings
     train: TrainSettings  # train.common
-    branches: dict[str, BranchParams]  # train.<branch>: architecture and merged training settings
+    branches: dict[str, BranchParams]  # train.<branch>: architecture, and train.common with its overrides
     crossfit: CrossfitSettings
     fusion: FusionParams
     calibration: CalibrationSettings
@@ -58,7 +60,7 @@ def validate(raw: Any) -> Params:
     """Check the whole parameter tree; raise ParamError listing every problem."""
     errors: list[str] = []
     if not isinstance(raw, dict):
-        raise_if([f"params.yaml: expected a mapping of keys, got {raw!r}"])
+        raise ParamError(f"invalid params.yaml: expected a mapping of keys, got {raw!r}")
     unknown_keys("", raw, list(SECTIONS), errors)
     train = subtree(raw, "train", errors)
     if isinstance(train, dict):
@@ -77,7 +79,7 @@ def validate(raw: Any) -> Params:
         if name not in raw:
             errors.append(f"{name}: missing (add it to params.yaml)")
     raise_if(errors)
-    return Params(train=common, branches=branches, fusion=fusion, **sections)
+    return Params(train=common, branches=branches, fusion=fusion, **sections)  # type: ignore[arg-type]
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

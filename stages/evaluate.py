@@ -3,8 +3,8 @@
 from ptbxl_multimodal.cli import run_stage
 from ptbxl_multimodal.evaluation.evaluate import evaluate
 from ptbxl_multimodal.evaluation.settings import EvaluateSettings
+from ptbxl_multimodal.params_file import load_section, read_params
 from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.schema import load_section, read_params
 
 
 def main() -> None:

@@ -2,8 +2,8 @@
 
 from ptbxl_multimodal.cli import run_stage
 from ptbxl_multimodal.data.feature_files import FeatureSettings, featurize
+from ptbxl_multimodal.params_file import load_section, read_params
 from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.schema import load_section, read_params
 
 
 def main() -> None:

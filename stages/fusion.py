@@ -4,8 +4,8 @@ import sys
 
 from ptbxl_multimodal.cli import run_stage
 from ptbxl_multimodal.evaluation.calibration import CalibrationSettings
+from ptbxl_multimodal.params_file import load_section, read_params
 from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.schema import load_section, read_params
 from ptbxl_multimodal.training import distributed
 from ptbxl_multimodal.training.crossfit import CrossfitSettings
 from ptbxl_multimodal.training.train_fusion import load_fusion_params, train_fusion

@@ -216,7 +216,7 @@ def test_killed_stage_leaves_no_partial_output(project, stage, folder, final, si
 
 def test_nan_loss_keeps_the_last_good_checkpoint(project):
     good = (project / "models/meta.pt").read_bytes()
-    set_params(project, {"train.meta.lr": 1e30, "train.common.grad_clip": 0.0})
+    set_params(project, {"train.meta.overrides.lr": 1e30, "train.common.grad_clip": 0.0})
     done = subprocess.run(
         [sys.executable, "-m", "stages.train", "meta"], cwd=project, env=env(), capture_output=True, text=True
     )

@@ -60,7 +60,7 @@ def test_a_branch_stage_imports_its_own_model_only(branch, tmp_path):
     code = (
         "import sys\n"
         "from ptbxl_multimodal.branches import BRANCHES\n"
-        "from ptbxl_multimodal.schema import read_params\n"
+        "from ptbxl_multimodal.params_file import read_params\n"
         "import stages.train, stages.crossfit\n"
         "from ptbxl_multimodal.training.train_branch import load_branch_params\n"
         f"p = load_branch_params(read_params(sys.argv[1]), {branch!r})\n"
@@ -123,6 +123,8 @@ def test_lower_layers_do_not_import_higher_ones():
         "ptbxl_multimodal.signal",
         "ptbxl_multimodal.models",
         "ptbxl_multimodal.schema",
+        "ptbxl_multimodal.param_messages",
+        "ptbxl_multimodal.params_file",
         "ptbxl_multimodal.errors",
         "ptbxl_multimodal.paths",
     )

@@ -74,10 +74,10 @@ def test_every_key_can_be_set_with_dash_s(tmp_path):
 
 
 def test_nested_new_override_key(tmp_path):
-    """A branch may gain an override of a common key that params.yaml does not list yet: DVC wants `+key=value`."""
+    """A branch may gain an override of a common key that its `overrides` do not list yet: DVC wants `+key=value`."""
     params = tmp_path / "params.yaml"
     params.write_text(committed_params_text())
-    apply_overrides(params, ["+train.spec.lr=0.0005", "fusion.branches=[time,freq]"])
+    apply_overrides(params, ["+train.spec.overrides.lr=0.0005", "fusion.branches=[time,freq]"])
     p = validate(yaml.safe_load(params.read_text()))
     assert p.branches["spec"].training.lr == 0.0005 and p.fusion.settings.branches == ["time", "freq"]
     assert p.branches["freq"].training.lr == p.train.lr

@@ -70,10 +70,26 @@ def test_unknown_section_is_rejected():
 
 def test_branch_overrides_common_settings():
     p = copy.deepcopy(DEFAULTS)
-    p["train"]["spec"]["lr"] = 0.0005
+    p["train"]["spec"]["overrides"] = {"lr": 0.0005}
     typed = validate(p)
     assert typed.branches["spec"].training.lr == 0.0005
     assert typed.branches["freq"].training.lr == p["train"]["common"]["lr"]
+
+
+def test_overrides_are_checked_and_the_old_merged_layout_is_refused_by_name():
+    p = copy.deepcopy(DEFAULTS)
+    p["train"]["spec"]["lr"] = 0.0005  # a train.common key beside the architecture, as before `overrides:`
+    p["train"]["meta"]["overrides"] = {"lrr": 0.01}
+    p["fusion"]["overrides"]["epochs"] = 0
+    with pytest.raises(ParamError) as err:
+        validate(p)
+    message = str(err.value)
+    assert "train.spec.lr: a train.common key; set it under train.spec.overrides" in message
+    assert "train.meta.overrides.lrr: unknown key (did you mean 'lr'?)" in message
+    assert "fusion.overrides.epochs = 0: must be an integer >= 1" in message
+    del p["train"]["freq"]["overrides"]
+    with pytest.raises(ParamError, match=r"train\.freq\.overrides: missing"):
+        validate(p)
 
 
 def test_unreadable_file(tmp_path):

@@ -317,7 +317,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.schema import read_params
+from ptbxl_multimodal.params_file import read_params
 from ptbxl_multimodal.training import distributed
 from ptbxl_multimodal.training.train_branch import load_branch_params, train_branch
 

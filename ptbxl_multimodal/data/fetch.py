@@ -14,11 +14,11 @@ import logging
 import os
 import shutil
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import pandas as pd
+from pydantic import Field
 from tqdm import tqdm
 
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA
@@ -26,7 +26,7 @@ from ptbxl_multimodal.data.table_checks import FILE_COLUMNS, raise_problems, str
 from ptbxl_multimodal.data.transfer import LOCAL_HINT, Limits, MissingAtSource, Source, fetch_file
 from ptbxl_multimodal.errors import FetchError
 from ptbxl_multimodal.io.atomic import output_error
-from ptbxl_multimodal.schema import setting
+from ptbxl_multimodal.schema import Bool, Float, Int, Str, settings
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +40,17 @@ ALLOW_HINT = (
 )
 
 
-@dataclass(frozen=True)
+@settings
 class DownloadSettings:
     """params.yaml `download`: where PTB-XL comes from and how it is fetched."""
 
-    source: str = setting(nonempty=True)  # URL of a PhysioNet-style tree, or a local folder
+    source: Annotated[Str, Field(min_length=1)]  # URL of a PhysioNet-style tree, or a local folder
     sampling_rate: Literal[100, 500]
-    workers: int = setting(ge=1)
-    retries: int = setting(ge=0)
-    timeout: float = setting(gt=0)  # seconds per read
-    file_deadline: float = setting(gt=0)  # seconds for one whole file, whatever the rate
-    allow_missing: bool  # go on without records the source lacks (listed), instead of stopping
+    workers: Annotated[Int, Field(ge=1)]
+    retries: Annotated[Int, Field(ge=0)]
+    timeout: Annotated[Float, Field(gt=0)]  # seconds per read
+    file_deadline: Annotated[Float, Field(gt=0)]  # seconds for one whole file, whatever the rate
+    allow_missing: Bool  # go on without records the source lacks (listed), instead of stopping
 
 
 def parse_checksums(path: Path, where: str) -> dict[str, str]:

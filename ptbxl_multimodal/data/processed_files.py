@@ -10,9 +10,10 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 from tqdm import tqdm
 
 from ptbxl_multimodal.data.fetch import MISSING, RECORD_COLUMN
@@ -24,7 +25,7 @@ from ptbxl_multimodal.errors import RecordError, StageError
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.io.pool import ChunkPool
-from ptbxl_multimodal.schema import setting
+from ptbxl_multimodal.schema import Bool, Int, settings
 from ptbxl_multimodal.signal.filters import Bandpass, Baseline, FilterChain, FilterSettings, Notch, resample
 from ptbxl_multimodal.signal.quality import QualitySettings, quality_problems
 
@@ -34,21 +35,21 @@ Task = Literal["superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm
 Compression = Literal["none", "gzip", "lzf"]
 
 
-@dataclass(frozen=True)
+@settings
 class PreprocessSettings:
     """params.yaml `preprocess`: target rate, filters, labelling task and how the records are processed."""
 
-    fs: int = setting(ge=50, le=1000)
+    fs: Annotated[Int, Field(ge=50, le=1000)]
     task: Task
-    min_class_count: int = setting(ge=0)
+    min_class_count: Annotated[Int, Field(ge=0)]
     bandpass: Bandpass
     notch: Notch
     baseline: Baseline
-    skip_bad_records: bool
+    skip_bad_records: Bool
     quality: QualitySettings
     implausible_metadata: Literal["missing", "error"]  # ages, heights, weights out of range: unknown, or stop
-    workers: int = setting(ge=0)  # 0 = all cores
-    chunk_size: int = setting(ge=1)
+    workers: Annotated[Int, Field(ge=0)]  # 0 = all cores
+    chunk_size: Annotated[Int, Field(ge=1)]
     compression: Compression
 
     @property

@@ -3,41 +3,41 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+from pydantic import Field
 
 from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.io import h5store
-from ptbxl_multimodal.schema import setting
+from ptbxl_multimodal.schema import Float, Int, settings
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 
 
-@dataclass(frozen=True)
+@settings
 class Ratios:
     """Shares of patients per split (stratified method)."""
 
-    train: float = setting(ge=0, le=1)
-    val: float = setting(ge=0, le=1)
-    test: float = setting(ge=0, le=1)
+    train: Annotated[Float, Field(ge=0, le=1)]
+    val: Annotated[Float, Field(ge=0, le=1)]
+    test: Annotated[Float, Field(ge=0, le=1)]
 
 
-@dataclass(frozen=True)
+@settings
 class SplitSettings:
     """params.yaml `split`: PTB-XL's strat_fold assignment or a stratified split grouped by patient."""
 
     method: Literal["strat_fold", "stratified"]
-    train_folds: list[int] = setting(nonempty=True, item={"ge": 1, "le": 10})
-    val_folds: list[int] = setting(nonempty=True, item={"ge": 1, "le": 10})
-    test_folds: list[int] = setting(nonempty=True, item={"ge": 1, "le": 10})
+    train_folds: Annotated[list[Annotated[Int, Field(ge=1, le=10)]], Field(min_length=1)]
+    val_folds: Annotated[list[Annotated[Int, Field(ge=1, le=10)]], Field(min_length=1)]
+    test_folds: Annotated[list[Annotated[Int, Field(ge=1, le=10)]], Field(min_length=1)]
     ratios: Ratios
-    seed: int = setting(ge=0)
+    seed: Annotated[Int, Field(ge=0)]
 
     def problems(self, path: str) -> list[str]:
         out = []

@@ -3,16 +3,18 @@ for) the evaluation code."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated
 
-from ptbxl_multimodal.schema import setting
+from pydantic import Field
+
+from ptbxl_multimodal.schema import Int, settings
 
 
-@dataclass(frozen=True)
+@settings
 class EvaluateSettings:
     """params.yaml `evaluate`."""
 
-    bootstrap: int = setting(ge=0)  # resamples for the 95% confidence interval of macro AUC
-    seed: int = setting(ge=0)
-    batch_size: int = setting(ge=1)
-    calibration_bins: int = setting(ge=2)  # equal-width probability bins of ECE and the reliability curves
+    bootstrap: Annotated[Int, Field(ge=0)]  # resamples for the 95% confidence interval of macro AUC
+    seed: Annotated[Int, Field(ge=0)]
+    batch_size: Annotated[Int, Field(ge=1)]
+    calibration_bins: Annotated[Int, Field(ge=2)]  # equal-width probability bins of ECE and the reliability curves

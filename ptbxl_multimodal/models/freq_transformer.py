@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated
 
 import torch
+from pydantic import Field
 from torch import nn
 
-from ptbxl_multimodal.schema import setting
+from ptbxl_multimodal.schema import Float, Int, settings
 
 from .base import BranchModel, avg_max_pool, embedding_mlp
 
 
-@dataclass(frozen=True)
+@settings
 class FreqTransformerConfig:
     """params.yaml `train.freq` (architecture keys)."""
 
-    channels: int = setting(ge=1)
-    kernel_size: int = setting(ge=1, le=63)
-    downsample: int = setting(ge=1)  # stride of the front end over the bins
-    d_model: int = setting(ge=1)
-    heads: int = setting(ge=1)
-    layers: int = setting(ge=1)
-    ff_dim: int = setting(ge=1)
-    embedding_dim: int = setting(ge=1)
-    dropout: float = setting(ge=0, le=0.95)
+    channels: Annotated[Int, Field(ge=1)]
+    kernel_size: Annotated[Int, Field(ge=1, le=63)]
+    downsample: Annotated[Int, Field(ge=1)]  # stride of the front end over the bins
+    d_model: Annotated[Int, Field(ge=1)]
+    heads: Annotated[Int, Field(ge=1)]
+    layers: Annotated[Int, Field(ge=1)]
+    ff_dim: Annotated[Int, Field(ge=1)]
+    embedding_dim: Annotated[Int, Field(ge=1)]
+    dropout: Annotated[Float, Field(ge=0, le=0.95)]
 
     def problems(self, path: str) -> list[str]:
         if self.d_model % self.heads:

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated
 
 import torch
+from pydantic import Field
 from torch import nn
 
-from ptbxl_multimodal.schema import setting
+from ptbxl_multimodal.schema import Float, Int, settings
 
 from .base import BranchModel
 
 
-@dataclass(frozen=True)
+@settings
 class MetaMLPConfig:
     """params.yaml `train.meta` (architecture keys)."""
 
-    hidden: list[int] = setting(nonempty=True, item={"ge": 1})
-    embedding_dim: int = setting(ge=1)
-    dropout: float = setting(ge=0, le=0.95)
+    hidden: Annotated[list[Annotated[Int, Field(ge=1)]], Field(min_length=1)]
+    embedding_dim: Annotated[Int, Field(ge=1)]
+    dropout: Annotated[Float, Field(ge=0, le=0.95)]
 
 
 class MetaMLP(BranchModel):

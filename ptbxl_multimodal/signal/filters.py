@@ -6,48 +6,50 @@ power-line notch, optional baseline-wander removal by two cascaded median filter
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from fractions import Fraction
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field
 from scipy import ndimage, signal
 
-from ptbxl_multimodal.schema import setting
+from ptbxl_multimodal.schema import Bool, Float, Int, settings
 
 
-@dataclass(frozen=True)
+@settings
 class Bandpass:
     """Zero-phase Butterworth band-pass (preprocess.bandpass)."""
 
-    enabled: bool
-    low: float = setting(gt=0)
-    high: float = setting(gt=0)
-    order: int = setting(ge=1, le=10)
+    enabled: Bool
+    low: Annotated[Float, Field(gt=0)]
+    high: Annotated[Float, Field(gt=0)]
+    order: Annotated[Int, Field(ge=1, le=10)]
 
 
-@dataclass(frozen=True)
+@settings
 class Notch:
     """Power-line notch (preprocess.notch)."""
 
-    enabled: bool
-    freq: float = setting(gt=0)
-    quality: float = setting(gt=0)
+    enabled: Bool
+    freq: Annotated[Float, Field(gt=0)]
+    quality: Annotated[Float, Field(gt=0)]
 
 
-@dataclass(frozen=True)
+@settings
 class Baseline:
     """Baseline-wander removal by two cascaded median filters, windows in seconds (preprocess.baseline)."""
 
-    enabled: bool
-    window1: float = setting(gt=0)
-    window2: float = setting(gt=0)
+    enabled: Bool
+    window1: Annotated[Float, Field(gt=0)]
+    window2: Annotated[Float, Field(gt=0)]
 
 
-@dataclass(frozen=True)
+@settings
 class FilterSettings:
     """The filter chain at sampling rate `fs`; stored with the data and the models so inference repeats it."""
 
-    fs: int
+    fs: Int
     bandpass: Bandpass
     notch: Notch
     baseline: Baseline

@@ -8,22 +8,23 @@ at most 1.3% of a lead's samples sit at its extreme), so they flag broken record
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+from dataclasses import asdict
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 
-from ptbxl_multimodal.schema import setting
+from ptbxl_multimodal.schema import Float, settings
 
 
-@dataclass(frozen=True)
+@settings
 class QualitySettings:
     """params.yaml `preprocess.quality`: what counts as unusable, and what preprocess does with such records."""
 
     action: Literal["skip", "error", "keep"]  # skip and list in report.json | stop | keep and list
-    min_amplitude_mv: float = setting(ge=0)  # a lead spanning less than this is flat
-    max_flat_seconds: float = setting(gt=0)  # a run of identical samples longer than this is a dropout
-    max_clipped_fraction: float = setting(gt=0, le=1)  # more of a lead's samples at its extreme: saturated
+    min_amplitude_mv: Annotated[Float, Field(ge=0)]  # a lead spanning less than this is flat
+    max_flat_seconds: Annotated[Float, Field(gt=0)]  # a run of identical samples longer than this is a dropout
+    max_clipped_fraction: Annotated[Float, Field(gt=0, le=1)]  # more of a lead's samples at its extreme: saturated
 
     def to_attrs(self) -> dict:
         """HDF5 attributes (read back by `from_attrs`); predict applies the same thresholds."""

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+from dataclasses import asdict
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 from scipy import signal
 
-from ptbxl_multimodal.schema import setting
+from ptbxl_multimodal.schema import Bool, Float, Int, settings
 
 FFT_EPS = 1e-6  # added before the log so silent bins stay finite
 POWER_EPS = 1e-12
 
 
-@dataclass(frozen=True)
+@settings
 class FFTSettings:
     """Magnitude spectrum per lead, cut at max_freq, optionally natural-log scaled."""
 
-    log: bool
-    max_freq: float = setting(gt=0)
+    log: Bool
+    max_freq: Annotated[Float, Field(gt=0)]
 
     def describe(self) -> str:
         return f"FFT magnitude up to {self.max_freq:g} Hz{', log' if self.log else ''}"
@@ -33,7 +34,7 @@ class FFTSettings:
         return cls(**attrs["fft"])
 
 
-@dataclass(frozen=True)
+@settings
 class SpectrogramSettings:
     """STFT per lead (scipy.signal.spectrogram, PSD), optionally in dB, optionally with phase channels.
 
@@ -42,10 +43,10 @@ class SpectrogramSettings:
     """
 
     window: Literal["hann", "hamming", "blackman", "boxcar"]
-    nperseg: int = setting(ge=4)
-    noverlap: int = setting(ge=0)
-    log: bool
-    phase: bool
+    nperseg: Annotated[Int, Field(ge=4)]
+    noverlap: Annotated[Int, Field(ge=0)]
+    log: Bool
+    phase: Bool
 
     def problems(self, path: str) -> list[str]:
         """Settings that contradict each other (each a message naming the params key)."""

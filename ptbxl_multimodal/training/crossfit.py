@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
+from pydantic import Field
 from scipy.special import expit
 
 from ptbxl_multimodal import checkpoints
@@ -29,18 +30,18 @@ from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.runtime import predict_logits
-from ptbxl_multimodal.schema import setting
+from ptbxl_multimodal.schema import Int, settings
 from ptbxl_multimodal.training.decisions import fit_decisions
 from ptbxl_multimodal.training.train_branch import BranchParams, fit_branch, validation_logits
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@settings
 class CrossfitSettings:
     """params.yaml `crossfit`: how the training split is dealt into groups for out-of-fold logits."""
 
-    folds: int = setting(ge=2)  # cross-fitting groups of the training split
+    folds: Annotated[Int, Field(ge=2)]  # cross-fitting groups of the training split
 
 
 def crossfit_groups(

@@ -1,45 +1,70 @@
-"""How a model is trained: params.yaml `train.common`, which each branch (and `fusion`) may override key by key."""
+"""How a model is trained: params.yaml `train.common`, and the keys of it that a branch (or `fusion`) overrides
+under its own `overrides:`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+import dataclasses
+import functools
+import typing
+from typing import Annotated, Any, Literal, TypeVar
 
-from ptbxl_multimodal.schema import field_names, parse, parse_overrides, setting, subtree
+from pydantic import Field
+from typing_extensions import TypedDict
+
+from ptbxl_multimodal.params_file import subtree
+from ptbxl_multimodal.schema import CONFIG, Bool, Float, Int, parse, settings
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@settings
 class TrainSettings:
     """The training loop's settings for one model (train.common merged with that model's overrides)."""
 
-    epochs: int = setting(ge=1)
-    batch_size: int = setting(ge=1)
-    lr: float = setting(gt=0)
-    weight_decay: float = setting(ge=0)
+    epochs: Annotated[Int, Field(ge=1)]
+    batch_size: Annotated[Int, Field(ge=1)]
+    lr: Annotated[Float, Field(gt=0)]
+    weight_decay: Annotated[Float, Field(ge=0)]
     scheduler: Literal["onecycle", "cosine", "none"]
-    patience: int = setting(ge=1)  # epochs without a better validation macro AUC (after warm-up)
-    grad_clip: float = setting(ge=0)  # max gradient norm; 0 = off
-    mixup: float = setting(ge=0)  # Beta(alpha, alpha) of mixup; 0 = off
+    patience: Annotated[Int, Field(ge=1)]  # epochs without a better validation macro AUC (after warm-up)
+    grad_clip: Annotated[Float, Field(ge=0)]  # max gradient norm; 0 = off
+    mixup: Annotated[Float, Field(ge=0)]  # Beta(alpha, alpha) of mixup; 0 = off
     imbalance: Literal["none", "pos_weight", "oversample"]
-    seed: int = setting(ge=0)
+    seed: Annotated[Int, Field(ge=0)]
     device: Literal["auto", "cpu", "cuda"]
-    amp: bool  # mixed precision on CUDA
-    threads: int = setting(ge=0)  # torch CPU threads; 0 = torch's default
-    nproc: int = setting(ge=1)  # data-parallel processes; 1 = off
+    amp: Bool  # mixed precision on CUDA
+    threads: Annotated[Int, Field(ge=0)]  # torch CPU threads; 0 = torch's default
+    nproc: Annotated[Int, Field(ge=1)]  # data-parallel processes; 1 = off
+
+
+# The train.common keys a model may set its own way, under `overrides:` in its own section (all optional).
+TrainOverrides: Any = TypedDict(  # type: ignore[misc]  # built from TrainSettings: one list of keys
+    "TrainOverrides", typing.get_type_hints(TrainSettings, include_extras=True), total=False
+)
+TrainOverrides.__pydantic_config__ = CONFIG
+
+
+@functools.cache
+def _section(cls: type) -> type:
+    """`cls`'s keys plus `overrides`: what train.<branch> and fusion hold."""
+    return dataclasses.make_dataclass(
+        f"{cls.__name__}Section", [("overrides", TrainOverrides)], bases=(cls,), frozen=True
+    )
 
 
 def parse_with_training(
     cls: type[T], raw: dict[str, Any], path: str, errors: list[str]
 ) -> tuple[T | None, TrainSettings | None]:
-    """A section (train.<branch> or fusion) holding `cls`'s keys plus optional overrides of train.common:
-    the section's settings and its training settings (train.common with the overrides applied)."""
-    values = subtree(raw, path, errors)
+    """A section (train.<branch> or fusion) holding `cls`'s keys and, under `overrides`, the train.common keys
+    this model sets its own way: the section's settings, and train.common with those overrides applied."""
     common = parse(TrainSettings, subtree(raw, "train.common", errors), "train.common", errors)
-    if values is None:
+    values = subtree(raw, path, errors)
+    if isinstance(values, dict):  # the layout before `overrides:` merged train.common keys in by name
+        moved = [k for k in values if k in TrainOverrides.__annotations__ and k not in _section(cls).__annotations__]
+        errors.extend(f"{path}.{k}: a train.common key; set it under {path}.overrides" for k in moved)
+        values = {k: v for k, v in values.items() if k not in moved}
+    section = parse(_section(cls), values, path, errors) if values is not None else None
+    if section is None:
         return None, None
-    settings = parse(cls, values, path, errors, extra=field_names(TrainSettings))
-    if not isinstance(values, dict):
-        return settings, None
-    return settings, parse_overrides(TrainSettings, common, values, path, errors)
+    own = cls(**{f.name: getattr(section, f.name) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+    return own, dataclasses.replace(common, **section.overrides) if common is not None else None

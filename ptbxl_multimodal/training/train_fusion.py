@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import torch
+from pydantic import Field
 
 from ptbxl_multimodal import checkpoints, fusion_checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES, input_files, unmixed
@@ -15,9 +16,10 @@ from ptbxl_multimodal.data.loading import SplitData, load_split
 from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.models.fusion import FusionModel
+from ptbxl_multimodal.params_file import raise_if
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.runtime import INFERENCE_BATCH
-from ptbxl_multimodal.schema import raise_if, setting
+from ptbxl_multimodal.schema import Bool, Float, Int, settings
 from ptbxl_multimodal.training.decisions import fit_decisions
 from ptbxl_multimodal.training.live_log import summarize_selected, training_log
 from ptbxl_multimodal.training.loop import fit
@@ -26,17 +28,17 @@ from ptbxl_multimodal.training.settings import TrainSettings, parse_with_trainin
 BranchName = Literal[BRANCH_NAMES]
 
 
-@dataclass(frozen=True)
+@settings
 class FusionSettings:
     """params.yaml `fusion` (without the training keys it may override): which branches, and how they are fused."""
 
-    branches: list[BranchName] = setting(nonempty=True)
+    branches: Annotated[list[BranchName], Field(min_length=1)]
     method: Literal["stack", "concat", "gated", "attention"]  # stack: weights on cross-fitted logits
     test_logits: Literal["full", "bagged"]  # stack at test time: the train@ models, or the mean of the fold models
-    hidden: int = setting(ge=1)
-    dropout: float = setting(ge=0, le=0.95)
-    branch_dropout: float = setting(ge=0, le=0.9)  # probability of hiding a whole branch embedding in training
-    finetune: bool  # also update the branch weights (at lr / 10)
+    hidden: Annotated[Int, Field(ge=1)]
+    dropout: Annotated[Float, Field(ge=0, le=0.95)]
+    branch_dropout: Annotated[Float, Field(ge=0, le=0.9)]  # probability of hiding a whole branch embedding in training
+    finetune: Bool  # also update the branch weights (at lr / 10)
 
     def problems(self, path: str) -> list[str]:
         if len(set(self.branches)) != len(self.branches):

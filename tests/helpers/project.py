@@ -24,7 +24,7 @@ from helpers.sample import ROOT
 SMALL = {
     "train.common.epochs": 3,
     "train.common.batch_size": 32,
-    "train.time.lr": 0.003,
+    "train.time.overrides.lr": 0.003,
     "train.time.channels": [8, 16],
     "train.time.blocks_per_stage": 1,
     "train.time.embedding_dim": 16,
@@ -40,7 +40,7 @@ SMALL = {
     "train.meta.hidden": [8],
     "train.meta.embedding_dim": 8,
     "crossfit.folds": 2,
-    "fusion.epochs": 3,
+    "fusion.overrides.epochs": 3,
     "fusion.hidden": 16,
     "evaluate.bootstrap": 20,
 }
