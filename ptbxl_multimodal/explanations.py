@@ -28,7 +28,7 @@ def explain_record(
     """
     classes = list(probabilities)
     explanation = explain(fusion, inputs, fs, [int(round(s * fs)) for s in windows_s], len(classes))
-    shown = max(classes, key=probabilities.get)
+    shown = max(classes, key=lambda c: probabilities[c])
     ecg_figure(figure, explanation, classes.index(shown), f"{title}: {shown} (fusion p = {probabilities[shown]:.3f})")
     return {**explanation.to_dict(classes), "figure": str(figure), "figure_class": shown}
 

@@ -36,10 +36,13 @@ def signal_inputs(raw: np.ndarray, raw_fs: int, specs: dict[str, InputSpec]) -> 
         build = BRANCHES[name].from_signal
         if build is None:
             continue
-        key = (spec.filters, spec.duration_s)
+        filters, duration_s = spec.filters, spec.duration_s
+        if filters is None or duration_s is None:
+            raise ValueError(f"{name}: the checkpoint's input spec does not say how the signal was filtered")
+        key = (filters, duration_s)
         if key not in filtered:
-            n = int(round(spec.duration_s * spec.filters.fs))
-            filtered[key] = FilterChain(spec.filters)(resample(raw, raw_fs, spec.filters.fs)[..., :n])
+            n = int(round(duration_s * filters.fs))
+            filtered[key] = FilterChain(filters)(resample(raw, raw_fs, filters.fs)[..., :n])
         out[name] = build(filtered[key], spec).astype(spec.dtype).astype(np.float32)  # as stored for training
         if out[name].shape[1:] != spec.shape:
             raise ValueError(f"{name} input has shape {out[name].shape[1:]}, the model expects {spec.shape}")

@@ -29,6 +29,13 @@ class InputSpec:
     quality: QualitySettings | None = None  # what preprocess counted as a usable signal
     dtype: str = "float32"  # as stored: predict rounds its inputs the same way
 
+    @property
+    def fs(self) -> int:
+        """The sampling rate (Hz) of the filtered signal this input derives from."""
+        if self.filters is None:
+            raise ValueError("an input not derived from the signal (patient metadata) has no sampling rate")
+        return self.filters.fs
+
     @classmethod
     def from_h5(cls, path: Path, dataset: str) -> InputSpec:
         """The spec of `dataset` in an HDF5 file written by the preprocess or features stage."""

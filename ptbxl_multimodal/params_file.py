@@ -53,6 +53,12 @@ def load_section(raw: dict[str, Any], path: str, cls: type[T]) -> T:
     """One section of params.yaml (e.g. "download"), typed; ParamError listing every problem in it."""
     errors: list[str] = []
     values = subtree(raw, path, errors)
-    settings = parse(cls, values, path, errors) if not errors else None
+    return checked(parse(cls, values, path, errors) if not errors else None, errors)
+
+
+def checked(value: T | None, errors: list[str]) -> T:
+    """`value`, or ParamError listing `errors` (parse returns None only after recording a problem)."""
     raise_if(errors)
-    return settings  # type: ignore[return-value]  # raise_if raised if it is None
+    if value is None:
+        raise ParamError("invalid params.yaml")
+    return value

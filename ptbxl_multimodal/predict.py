@@ -162,14 +162,14 @@ def predict_records(
     if explain is not None:
         explain.mkdir(parents=True, exist_ok=True)
         names: set[str] = set()
-        for i, at in rows.items():
+        for i, window_rows in rows.items():
             name = Path(results[i].record).name
             name = name if name not in names else f"{name}_{i}"  # the same name in two folders
             names.add(name)
             results[i].explanation = explain_record(
                 predictors["fusion"].model,
-                {n: v[at] for n, v in inputs.items()},
-                specs["time"].filters.fs,
+                {n: v[window_rows] for n, v in inputs.items()},
+                specs["time"].fs,
                 results[i].windows_s,
                 results[i].probabilities["fusion"],
                 explain / f"{name}.png",
@@ -272,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             raise PipelineError(f"no WFDB record (.hea) found in {args.records}")
         meta = metadata_for(records, args.metadata, {c: getattr(args, c) for c in METADATA_COLUMNS})
         start = time.perf_counter()
-        results, classes = [], []
+        results: list = []
+        classes: list[str] = []
         if records:
             results, classes = predict_records(
                 records, args.models, meta, args.all_branches, threshold=args.threshold, explain=args.explain

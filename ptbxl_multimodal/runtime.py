@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -58,6 +59,10 @@ def module_logits(
     `inputs[name]`, on the CPU, through `logits` (the same batches as every other forward pass)."""
     out = {}
     for name, module in modules.items():
-        module = module.cpu().eval()
-        out[name] = logits(lambda b, m=module: m(b["x"]), {"x": inputs[name]}, batch_size, torch.device("cpu"))
+        forward = functools.partial(_forward_x, module.cpu().eval())
+        out[name] = logits(forward, {"x": inputs[name]}, batch_size, torch.device("cpu"))
     return out
+
+
+def _forward_x(module: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    return module(batch["x"])

@@ -7,7 +7,6 @@ its dotted path (`param_messages`).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -31,15 +30,14 @@ def settings(cls: type[T]) -> type[T]:
     return dataclass(frozen=True)(cls)
 
 
-@functools.cache
-def _adapter(cls: type) -> TypeAdapter:
-    return TypeAdapter(cls)
+_ADAPTERS: dict[type, TypeAdapter] = {}  # building one takes milliseconds: once per settings type
 
 
 def parse(cls: type[T], values: Any, path: str, errors: list[str]) -> T | None:
     """An instance of `cls` from a dict, or None after adding one line per problem to `errors`."""
     try:
-        instance = _adapter(cls).validate_python(values)
+        adapter = _ADAPTERS.get(cls) or _ADAPTERS.setdefault(cls, TypeAdapter(cls))
+        instance = adapter.validate_python(values)
     except ValidationError as exc:
         errors.extend(message(cls, path, e) for e in exc.errors())
         return None

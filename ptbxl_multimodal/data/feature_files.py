@@ -32,7 +32,7 @@ class FeatureSettings:
     dtype: Literal["float32", "float16"]  # how the features are stored (read back as float32)
 
 
-def _featurize_chunk(job: tuple[str, int, int, float, FFTSettings, SpectrogramSettings, str]):
+def _featurize_chunk(job: tuple[Path, int, int, int, FFTSettings, SpectrogramSettings, str]):
     """Worker: read rows [start, stop) of the signals and return their FFT and spectrogram blocks (stored dtype)."""
     path, start, stop, fs, fft_settings, spec_settings, dtype = job
     with h5store.reader(path) as h5:

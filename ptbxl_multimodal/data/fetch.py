@@ -173,9 +173,9 @@ def fetch_ptbxl(settings: DownloadSettings, dest: Path, backoff: float = 0.5) ->
         raise output_error(dest, exc) from None
     if missing:
         log.warning("%d record(s) missing at the source were left out (listed in %s)", len(missing), dest / MISSING)
-    files = len(wanted - {CHECKSUMS, MISSING})  # verified against the checksum list
-    log.info("verified %d files (%d fetched, %d already present)", files, fetched, files - fetched)
-    return {"files": files, "fetched": fetched, "reused": files - fetched, "missing_records": len(missing)}
+    verified = len(wanted - {CHECKSUMS, MISSING})  # verified against the checksum list
+    log.info("verified %d files (%d fetched, %d already present)", verified, fetched, verified - fetched)
+    return {"files": verified, "fetched": fetched, "reused": verified - fetched, "missing_records": len(missing)}
 
 
 def _fetch_required(source: Source, rel: str, stage: Path, expected: str | None, limits: Limits) -> bool:

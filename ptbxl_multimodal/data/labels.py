@@ -65,7 +65,7 @@ def read_statements(path: Path) -> pd.DataFrame:
     return _read_csv(path, STATEMENT_COLUMNS, index_col=0)
 
 
-def _read_csv(path: Path, required: tuple[str, ...], index_col: str | int) -> pd.DataFrame:
+def _read_csv(path: Path, required: tuple[str, ...], index_col: str | int | None) -> pd.DataFrame:
     try:
         df = pd.read_csv(path, index_col=index_col)
     except FileNotFoundError:

@@ -81,5 +81,5 @@ def normalization_stats(x: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarra
     """Mean and std over `axes` (0 = records), ignoring NaN (missing metadata); shapes without the record axis."""
     mean = np.nanmean(x, axis=axes, keepdims=True, dtype=np.float64)
     std = np.nanstd(x, axis=axes, keepdims=True, dtype=np.float64)
-    mean, std = np.nan_to_num(mean), np.nan_to_num(std, nan=1.0)
+    mean, std = np.nan_to_num(np.asarray(mean)), np.nan_to_num(np.asarray(std), nan=1.0)
     return mean[0].astype(np.float32), std[0].astype(np.float32)

@@ -175,8 +175,8 @@ def _read_format16(path: Path) -> tuple[tuple[str, ...], float, np.ndarray, list
         return None
     leads = tuple(" ".join(f[8:]) for f in fields)
     _check_samples(str(path), raw, checksums, initial, leads)
-    gain = np.asarray(gains, np.float32)[:, None]
-    signal = (raw.astype(np.float32) - np.asarray(baselines, np.float32)[:, None]) / gain
+    offset, scale = np.asarray(baselines, np.float32)[:, None], np.asarray(gains, np.float32)[:, None]
+    signal = (raw.astype(np.float32) - offset) / scale
     signal[raw == -32768] = np.nan  # WFDB's invalid-sample marker in format 16
     return leads, fs, np.ascontiguousarray(signal), units
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ptbxl_multimodal.data.records import LEADS
-from ptbxl_multimodal.models.fusion import FusionModel
+from ptbxl_multimodal.models.fusion import FusionModel, as_fusion
 from ptbxl_multimodal.models.stacked import StackedFusion
 
 IG_STEPS = 32  # Riemann steps of the path integral; the completeness gap is checked in the tests
@@ -96,7 +96,7 @@ def _head_contributions(model: FusionModel, inputs: dict[str, torch.Tensor], n_c
 
 
 def branch_contributions(
-    fusion: torch.nn.Module, inputs: dict[str, np.ndarray], n_classes: int
+    fusion: StackedFusion | FusionModel, inputs: dict[str, np.ndarray], n_classes: int
 ) -> dict[str, np.ndarray]:
     """Each branch's contribution to each class logit of the fusion, per record: branch -> (n, C)."""
     batch = {n: torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) for n, x in inputs.items()}
@@ -106,12 +106,12 @@ def branch_contributions(
 
 
 def explain(
-    fusion: torch.nn.Module, inputs: dict[str, np.ndarray], fs: float, starts: list[int], n_classes: int
+    model: torch.nn.Module, inputs: dict[str, np.ndarray], fs: float, starts: list[int], n_classes: int
 ) -> Explanation:
     """One record's explanation from its windows (the rows of `inputs`, starting at sample `starts` of the
     time-branch input at `fs`): attributions of each window stitched, averaged where windows overlap; branch
     contributions averaged over the windows. Computed on the CPU."""
-    fusion = fusion.cpu().eval()
+    fusion = as_fusion(model.cpu().eval())
     x = inputs["time"]
     attribution = time_attributions(fusion.branches["time"], x, n_classes)
     contributions = branch_contributions(fusion, inputs, n_classes)

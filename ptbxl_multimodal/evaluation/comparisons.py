@@ -18,12 +18,14 @@ import numpy as np
 import torch
 
 from ptbxl_multimodal.evaluation import metrics as M
+from ptbxl_multimodal.models.fusion import as_fusion
 from ptbxl_multimodal.runtime import module_logits
 from ptbxl_multimodal.training.stacking import combine
 
 
-def branch_logits(fusion: torch.nn.Module, inputs: dict[str, np.ndarray], batch_size: int) -> dict[str, np.ndarray]:
+def branch_logits(model: torch.nn.Module, inputs: dict[str, np.ndarray], batch_size: int) -> dict[str, np.ndarray]:
     """Each branch's logits (n, C) as the fusion model computes them (its own branch modules), on the CPU."""
+    fusion = as_fusion(model)
     return module_logits({name: fusion.branches[name] for name in fusion.order}, inputs, batch_size)
 
 

@@ -121,7 +121,7 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             thresholds = np.array([results[name]["per_class"][c]["threshold"] for c in classes])
             _dump(tmp / "confusion" / f"{name}.json", confusion_rows(test.y, probs_test[name] >= thresholds, classes))
     write_predictions(paths.predictions, test.ecg_id, test.y, probs_test, results, classes)
-    fs = checkpoints.input_spec(ckpts["time"]).filters.fs
+    fs = checkpoints.input_spec(ckpts["time"]).fs
     examples = explain_examples(
         predictors["fusion"].model, test.inputs, test.y, probs_test["fusion"], test.ecg_id, classes, fs
     )

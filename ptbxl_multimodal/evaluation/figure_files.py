@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -12,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-PNG = {"metadata": {"Software": None}, "dpi": 110}
+PNG: dict[str, Any] = {"metadata": {"Software": None}, "dpi": 110}
 
 
 def save(fig: plt.Figure, path: Path) -> None:

@@ -37,7 +37,7 @@ class ChunkPool:
 
     def __init__(self, workers: int, jobs: int):
         self.workers = max(1, min(worker_count(workers), jobs))
-        self.pool = None
+        self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> ChunkPool:
         if self.workers > 1:
@@ -65,8 +65,7 @@ class ChunkPool:
         while window:
             yield window.popleft().result()
 
-    def __exit__(self, *exc: object) -> bool:
+    def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             # On an error (or SIGTERM) do not wait: the caller's temporaries get removed right away.
             self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
-        return False

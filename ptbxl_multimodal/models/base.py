@@ -13,6 +13,9 @@ class BranchModel(nn.Module):
     the weights in the checkpoint and inference needs nothing else.
     """
 
+    mean: torch.Tensor  # buffers: the training split's normalisation statistics
+    std: torch.Tensor
+
     def __init__(self, input_shape: tuple[int, ...], stats_shape: tuple[int, ...], embedding_dim: int, n_classes: int):
         super().__init__()
         self.input_shape = tuple(input_shape)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import typing
+
 import torch
 from torch import nn
 
 from .base import BranchModel
+from .stacked import StackedFusion
 
 
 class FusionHead(nn.Module):
@@ -98,7 +101,14 @@ class FusionModel(nn.Module):
         return self
 
     def embed(self, inputs: dict[str, torch.Tensor]) -> list[torch.Tensor]:
-        return [self.branches[name].embed(inputs[name]) for name in self.order]
+        return [typing.cast(BranchModel, self.branches[name]).embed(inputs[name]) for name in self.order]
 
     def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.head(self.embed(inputs))
+
+
+def as_fusion(model: nn.Module) -> StackedFusion | FusionModel:
+    """`model` as one of the two fusion kinds (both have `order` and `branches`); TypeError for anything else."""
+    if not isinstance(model, (StackedFusion, FusionModel)):
+        raise TypeError(f"expected a fusion model (stack or embedding head), got {type(model).__name__}")
+    return model

@@ -23,6 +23,9 @@ class StackedFusion(nn.Module):
     The weights are fitted on out-of-fold logits (training.stacking), not by gradient descent here.
     """
 
+    weights: torch.Tensor  # buffers
+    intercept: torch.Tensor
+
     def __init__(self, branches: dict[str, nn.Module], weights: torch.Tensor, intercept: torch.Tensor):
         super().__init__()
         self.order = list(branches)

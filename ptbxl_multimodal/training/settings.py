@@ -4,11 +4,10 @@ under its own `overrides:`."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, with_config
 from typing_extensions import TypedDict
 
 from ptbxl_multimodal.params_file import subtree
@@ -38,33 +37,33 @@ class TrainSettings:
 
 
 # The train.common keys a model may set its own way, under `overrides:` in its own section (all optional).
-TrainOverrides: Any = TypedDict(  # type: ignore[misc]  # built from TrainSettings: one list of keys
-    "TrainOverrides", typing.get_type_hints(TrainSettings, include_extras=True), total=False
-)
-TrainOverrides.__pydantic_config__ = CONFIG
+_OVERRIDABLE = typing.get_type_hints(TrainSettings, include_extras=True)
+TrainOverrides: Any = with_config(CONFIG)(TypedDict("TrainOverrides", _OVERRIDABLE, total=False))  # type: ignore[operator]
+_SECTIONS: dict[type, type] = {}
 
 
-@functools.cache
 def _section(cls: type) -> type:
-    """`cls`'s keys plus `overrides`: what train.<branch> and fusion hold."""
-    return dataclasses.make_dataclass(
-        f"{cls.__name__}Section", [("overrides", TrainOverrides)], bases=(cls,), frozen=True
-    )
+    """`cls`'s keys plus `overrides`: what train.<branch> and fusion hold (one type per settings type)."""
+    if cls not in _SECTIONS:
+        fields = [("overrides", TrainOverrides)]
+        _SECTIONS[cls] = dataclasses.make_dataclass(f"{cls.__name__}Section", fields, bases=(cls,), frozen=True)
+    return _SECTIONS[cls]
 
 
 def parse_with_training(
-    cls: type[T], raw: dict[str, Any], path: str, errors: list[str]
-) -> tuple[T | None, TrainSettings | None]:
+    cls: Any, raw: dict[str, Any], path: str, errors: list[str]
+) -> tuple[Any, TrainSettings | None]:
     """A section (train.<branch> or fusion) holding `cls`'s keys and, under `overrides`, the train.common keys
     this model sets its own way: the section's settings, and train.common with those overrides applied."""
     common = parse(TrainSettings, subtree(raw, "train.common", errors), "train.common", errors)
     values = subtree(raw, path, errors)
     if isinstance(values, dict):  # the layout before `overrides:` merged train.common keys in by name
-        moved = [k for k in values if k in TrainOverrides.__annotations__ and k not in _section(cls).__annotations__]
+        own_keys = {f.name for f in dataclasses.fields(cls)}
+        moved = [k for k in values if k in _OVERRIDABLE and k not in own_keys]
         errors.extend(f"{path}.{k}: a train.common key; set it under {path}.overrides" for k in moved)
         values = {k: v for k, v in values.items() if k not in moved}
     section = parse(_section(cls), values, path, errors) if values is not None else None
     if section is None:
         return None, None
-    own = cls(**{f.name: getattr(section, f.name) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+    own = cls(**{f.name: getattr(section, f.name) for f in dataclasses.fields(cls)})
     return own, dataclasses.replace(common, **section.overrides) if common is not None else None

@@ -15,7 +15,7 @@ from ptbxl_multimodal.branches import BRANCHES, input_files, unmixed
 from ptbxl_multimodal.data.loading import SplitData, load_split, normalization_stats, read_labels
 from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.models.base import BranchModel
-from ptbxl_multimodal.params_file import raise_if
+from ptbxl_multimodal.params_file import checked
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.runtime import INFERENCE_BATCH, module_logits
 from ptbxl_multimodal.training.decisions import fit_decisions
@@ -42,8 +42,7 @@ def load_branch_params(raw: dict[str, Any], name: str) -> BranchParams:
     """train.<name>, typed; ParamError listing every problem in train.common and train.<name>."""
     errors: list[str] = []
     params = parse_branch_params(raw, name, errors)
-    raise_if(errors)
-    return params
+    return checked(params, errors)
 
 
 def fit_branch(

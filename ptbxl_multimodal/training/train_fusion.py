@@ -16,7 +16,7 @@ from ptbxl_multimodal.data.loading import SplitData, load_split
 from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.models.fusion import FusionModel
-from ptbxl_multimodal.params_file import raise_if
+from ptbxl_multimodal.params_file import checked
 from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.runtime import INFERENCE_BATCH
 from ptbxl_multimodal.schema import Bool, Float, Int, settings
@@ -25,7 +25,7 @@ from ptbxl_multimodal.training.live_log import summarize_selected, training_log
 from ptbxl_multimodal.training.loop import fit
 from ptbxl_multimodal.training.settings import TrainSettings, parse_with_training
 
-BranchName = Literal[BRANCH_NAMES]
+BranchName = Literal[BRANCH_NAMES]  # type: ignore[valid-type]  # the branch table's names
 
 
 @settings
@@ -64,8 +64,7 @@ def load_fusion_params(raw: dict[str, Any]) -> FusionParams:
     """`fusion`, typed; ParamError listing every problem in train.common and fusion."""
     errors: list[str] = []
     params = parse_fusion_params(raw, errors)
-    raise_if(errors)
-    return params
+    return checked(params, errors)
 
 
 def load_branches(names: list[str], paths: ProjectPaths) -> dict[str, dict]:

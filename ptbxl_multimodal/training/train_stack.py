@@ -33,12 +33,10 @@ log = logging.getLogger(__name__)
 
 def out_of_fold(names: list[str], classes: list[str], paths: ProjectPaths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Out-of-fold logits (n, B, C), labels (n, C) and cross-fitting groups (n,) of the training records."""
-    ecg_id = groups = None
+    ecg_id, groups, _, _ = read_oof(paths.oof(names[0]))  # what every branch must match
     logits = []
     for name in names:
         ids, g, z, oof_classes = read_oof(paths.oof(name))
-        if ecg_id is None:
-            ecg_id, groups = ids, g
         if oof_classes != classes or not np.array_equal(ids, ecg_id) or not np.array_equal(g, groups):
             raise StageError(
                 f"{paths.oof(name)} does not match the other branches' cross-fitting (records, groups or classes); "
@@ -67,7 +65,7 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
     # The branch the stack must beat: the best on validation in the form the stack deploys it (bagged or full).
     deployed = fusion_checkpoints.deployed_branches(ckpts, fold_ckpts if p.test_logits == "bagged" else None)
     deployed_auc = {n: macro_auc(val.y, z) for n, z in module_logits(deployed, val.inputs, INFERENCE_BATCH).items()}
-    best = max(names, key=deployed_auc.get)
+    best = max(names, key=lambda n: deployed_auc[n])
     choice = choose_combiner(z, y, groups, names, best)
     log.info(
         "stack: held-out BCE %.4f against %.4f for %s alone (best on validation, %s form): using %s",
