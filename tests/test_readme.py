@@ -3,6 +3,7 @@ exists (in the repository, or, for the pipeline's outputs, after a run)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -47,7 +48,7 @@ def test_runnable_readme_blocks_run_as_written(pipeline_run, tmp_path, index):
         "GIT_COMMITTER_EMAIL": "t@t",
     }
     for command in RUNNABLE[index]:
-        command = command.replace("../shared/ptbxl", str(SAMPLE))
+        command = command.replace("../shared/ptbxl", os.path.relpath(SAMPLE, project))  # relative, as written
         done = subprocess.run(
             ["bash", "-c", command], cwd=project, env={**env(), **identity}, capture_output=True, text=True
         )

@@ -13,6 +13,7 @@ RUNNABLE = "runnable"  # <!-- runnable -->: tests/test_readme.py runs the block 
 _BLOCK = re.compile(r"(?:<!-- (?P<marker>[^>]*?) -->\n)?```bash\n(?P<body>.*?)```", re.S)
 _LINK = re.compile(r"\]\((?!https?:|#)(?P<target>[^)#\s]+)")
 _CODE = re.compile(r"`(?P<token>[\w.][\w./@-]*)`")
+_OUTPUT = re.compile(r"(?<![\w/.<-])(?P<token>(?:data|models|metrics|reports|dvc_plots)/[\w./@<>*-]*)")
 OUTPUT_ROOTS = ("data/", "models/", "metrics/", "reports/", "dvc_plots/")
 REPO_ROOTS = (
     "docs/",
@@ -53,9 +54,9 @@ def named_paths(path: Path) -> tuple[set[str], set[str]]:
     for target in (m["target"] for m in _LINK.finditer(text)):
         repo.add((path.parent / target).resolve().relative_to(ROOT).as_posix())
     for token in (m["token"] for m in _CODE.finditer(text)):
-        token = token.rstrip(".")
-        if token.startswith(OUTPUT_ROOTS):
+        if token.startswith(REPO_ROOTS) or token in REPO_FILES:
+            repo.add(token.rstrip("."))
+    for token in (m["token"].rstrip(".") for m in _OUTPUT.finditer(text)):  # in code spans, blocks and prose
+        if not any(c in token for c in "<>*"):
             outputs.add(token)
-        elif token.startswith(REPO_ROOTS) or token in REPO_FILES:
-            repo.add(token)
     return repo, outputs
