@@ -5,6 +5,7 @@
     dvc queue start -j 1          # then wait for `dvc queue status`
     python scripts/cv.py summary rotations [--markdown results.md]                  # or: summary seeds
     python scripts/cv.py show                # every commit and finished experiment, one line each, 120 columns
+    python scripts/cv.py page --standard cv-seed-42 --out docs/results.md   # the results page, from the runs
 
 Experiments are named cv-rot-<k> and cv-seed-<s>; `summary` reads them from `dvc exp show --json` and prints,
 per model, the mean and sd of test macro AUC, and fusion minus each run's validation-best branch as evaluate
@@ -26,6 +27,7 @@ from ptbxl_multimodal.branches import BRANCH_NAMES
 from ptbxl_multimodal.evaluation.cv_summary import FOLDS, Run, rotation, summarize, to_markdown
 
 PREFIX = {"rotations": "cv-rot-", "seeds": "cv-seed-"}
+VIEWS = "metrics/eval/views/"
 MODELS = (*BRANCH_NAMES, "fusion")
 
 
@@ -66,12 +68,18 @@ def to_run(name: str, data: dict) -> Run | None:
     vs_best = (metrics.get("metrics/eval/fusion_vs_best.json") or {}).get("data") or {}
     if not all(figures.values()) or not {"vs", "n_train", "n_test"} <= set(vs_best):
         return None
+    views = {
+        path.rsplit("/", 1)[1].removesuffix(".json"): m["data"]["auc"]
+        for path, m in sorted(metrics.items())
+        if path.startswith(VIEWS) and (m or {}).get("data")
+    }
     return Run(
         name,
         {m: f["auc"] for m, f in figures.items()},
         vs_best["vs"],
         vs_best["auc"],
         vs_best["n_test"] / vs_best["n_train"],
+        views,
     )
 
 
@@ -113,6 +121,91 @@ def show_lines(found: list[tuple[str, dict]]) -> list[str]:
     return lines
 
 
+def summary_markdown(found: dict[str, dict], kind: str, names: list[str] | None = None) -> tuple[str | None, str]:
+    """(the summary tables, or None when fewer than 2 runs are found; a note for the user) of the finished
+    experiments named `names`, or else of every cv-rot-* / cv-seed-* one."""
+    wanted = {n: d for n, d in found.items() if (n in names if names else n.startswith(PREFIX[kind]))}
+    runs = [r for name, data in sorted(wanted.items()) if (r := to_run(name, data))]
+    if len(runs) < 2:
+        return None, (
+            f"found {len(runs)} finished experiment(s) to summarise ({sorted(wanted)}); need 2 or more. "
+            "Queue them with `python scripts/cv.py queue ...` and run `dvc queue start`"
+        )
+    skipped = sorted(set(wanted) - {r.name for r in runs})
+    note = f"left out {skipped}: no evaluation metrics of this version (rerun them)" if skipped else ""
+    return to_markdown(summarize(runs, kind)), note
+
+
+def standard_markdown(name: str, data: dict) -> str:
+    """One run's tables: every model's test figures with intervals, and the paired comparisons (fusion minus the
+    validation-best branch as deployed, each ablation minus fusion), all read from its metrics files."""
+    metrics = {path: (m or {}).get("data") or {} for path, m in data.get("metrics", {}).items()}
+    lines = [
+        "| model | test macro AUC [95% CI] | validation macro AUC | F1 | F-max | test records |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in MODELS:
+        r = metrics.get(f"metrics/eval/{m}.json", {})
+        lines.append(
+            f"| {m} | {r['auc']:.3f} [{r['auc_lo']:.3f}, {r['auc_hi']:.3f}] | {r['val_auc']:.3f} | {r['f1']:.3f} "
+            f"| {r['fmax']:.3f} | {r['n_test']} |"
+        )
+    vs = metrics["metrics/eval/fusion_vs_best.json"]
+    lines += [
+        "",
+        "| paired comparison (same test records, same resamples) | difference in test macro AUC [95% CI] "
+        "| share of resamples where the first is not better |",
+        "|---|---|---|",
+        f"| fusion minus `{vs['vs']}` as deployed (the validation-best branch) | {vs['auc']:+.3f} "
+        f"[{vs['auc_lo']:+.3f}, {vs['auc_hi']:+.3f}] | {vs['p_le0']:.2f} |",
+    ]
+    for path in sorted(p for p in metrics if p.startswith(VIEWS)):
+        view, r = path[len(VIEWS) :].removesuffix(".json"), metrics[path]
+        what = f"fusion without `{view[3:]}`" if view.startswith("no_") else f"`{view}` alone (as deployed)"
+        lines.append(
+            f"| {what} minus fusion | {r['auc']:+.3f} [{r['auc_lo']:+.3f}, {r['auc_hi']:+.3f}] | {r['p_le0']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+PAGE_HEAD = """# Results on the 503-record sample
+
+What this page is for: what the runs on the sample measured. It is generated from the runs' own metrics by the
+command below and each table's command is beside it; do not edit it by hand.
+
+    {command}
+
+**Every figure here comes from the 503-record sample** (on the standard split 353 training, 73 validation and
+65 test records) and is **not comparable with full-dataset results** (Strodthoff et al. 2020 report about 0.93
+superdiagnostic macro AUC for the best single 1D CNNs at 100 Hz on fold 10 of all 21,799 records). On 65 test
+records a paired difference of 0.03 in macro AUC is noise: read the intervals. What each figure means:
+[metrics.md](metrics.md). Runs repeat exactly on one machine with the same CPU kind and thread count; on another
+CPU the branches that train longest move in the third decimal.
+"""
+
+
+SUMMARIES = {"rotations": "Cross-validation over strat_fold rotations", "seeds": "Seeds on the standard split"}
+
+
+def page(found: dict[str, dict], standard: str | None, command: str) -> str:
+    """The results page: the standard split's tables (run `standard`), then the rotations and seeds summaries."""
+    parts = [PAGE_HEAD.format(command=command)]
+    parts.append("## The standard split (test fold 10, validation fold 9)\n")
+    if standard in found and to_run(standard, found[standard]):
+        parts.append(f"Run `{standard}`; its tables come from `dvc exp show --json` (metrics/eval/).\n")
+        parts.append(standard_markdown(standard, found[standard]))
+    else:
+        parts.append(f"No finished run `{standard}` of this version was found.\n")
+    for kind, title in (
+        ("rotations", "Cross-validation over strat_fold rotations"),
+        ("seeds", "Seeds on the standard split"),
+    ):
+        table, note = summary_markdown(found, kind)
+        parts.append(f"## {title}\n\n```bash\npython scripts/cv.py summary {kind}\n```\n")
+        parts.append(table if table else f"Not run for this version: {note}.\n")
+    return "\n".join(parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/cv.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -132,7 +225,12 @@ def main(argv: list[str] | None = None) -> int:
         help="summarise these experiments (or commits, e.g. a branch) instead of cv-rot-* / cv-seed-*",
     )
     s.add_argument("--markdown", type=Path, help="also write the tables to this file")
-    sub.add_parser("show", help="every commit and finished experiment, one line each (fits 120 columns)")
+    sh = sub.add_parser("show", help="every commit and finished experiment, one line each (fits 120 columns)")
+    pg = sub.add_parser("page", help="write the results page from the finished runs")
+    pg.add_argument("--standard", default="cv-seed-42", help="the run on the standard split (default cv-seed-42)")
+    pg.add_argument("--out", type=Path, default=Path("docs/results.md"))
+    for p in (s, sh, pg):
+        p.add_argument("--from-json", type=Path, help="read this saved `dvc exp show --json` output instead")
     args = parser.parse_args(argv)
 
     if args.command == "queue":
@@ -142,27 +240,29 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
         return 0
 
-    done = subprocess.run(["dvc", "exp", "show", "--json"], capture_output=True, text=True)
-    if done.returncode != 0:
-        print(f"error: dvc exp show failed: {done.stderr.strip()}", file=sys.stderr)
-        return 1
+    if args.from_json:
+        shown = json.loads(args.from_json.read_text())
+    else:
+        done = subprocess.run(["dvc", "exp", "show", "--json"], capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"error: dvc exp show failed: {done.stderr.strip()}", file=sys.stderr)
+            return 1
+        shown = json.loads(done.stdout)
     if args.command == "show":
-        print("\n".join(show_lines(list(experiments(json.loads(done.stdout))))))
+        print("\n".join(show_lines(list(experiments(shown)))))
         return 0
-    wanted = lambda name: name in args.names if args.names else name.startswith(PREFIX[args.kind])  # noqa: E731
-    found = {name: data for name, data in experiments(json.loads(done.stdout)) if wanted(name)}
-    runs = [r for name, data in sorted(found.items()) if (r := to_run(name, data))]
-    if len(runs) < 2:
-        print(
-            f"error: found {len(runs)} finished experiment(s) to summarise ({sorted(found)}); need 2 or more. "
-            "Queue them with `python scripts/cv.py queue ...` and run `dvc queue start`",
-            file=sys.stderr,
-        )
+    found = dict(experiments(shown))
+    if args.command == "page":
+        command = f"python scripts/cv.py page --standard {args.standard} --out {args.out}"
+        args.out.write_text(page(found, args.standard, command))
+        print(f"wrote {args.out}")
+        return 0
+    table, note = summary_markdown(found, args.kind, args.names)
+    if table is None:
+        print(f"error: {note}", file=sys.stderr)
         return 1
-    skipped = sorted(set(found) - {r.name for r in runs})
-    if skipped:
-        print(f"note: left out {skipped}: no evaluation metrics of this version (rerun them)", file=sys.stderr)
-    table = to_markdown(summarize(runs, args.kind))
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     print(table, end="")
     if args.markdown:
         args.markdown.write_text(table)

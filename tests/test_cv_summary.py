@@ -42,8 +42,8 @@ def test_corrected_t_test_by_hand():
 
 def test_summary_takes_each_runs_best_branch_and_difference_as_evaluate_wrote_them():
     runs = [
-        Run("a", {"time": 0.85, "meta": 0.70, "fusion": 0.88}, "time", 0.03, 65 / 353),
-        Run("b", {"time": 0.80, "meta": 0.82, "fusion": 0.81}, "meta", -0.01, 70 / 360),
+        Run("a", {"time": 0.85, "meta": 0.70, "fusion": 0.88}, "time", 0.03, 65 / 353, {"no_meta": -0.01}),
+        Run("b", {"time": 0.80, "meta": 0.82, "fusion": 0.81}, "meta", -0.01, 70 / 360, {"no_meta": 0.02}),
     ]
     s = summarize(runs, "rotations")
     assert s["models"]["time"]["mean"] == pytest.approx(0.825) and s["models"]["time"]["sd"] == pytest.approx(
@@ -60,7 +60,7 @@ def test_summary_takes_each_runs_best_branch_and_difference_as_evaluate_wrote_th
 
 def test_seeds_get_a_plain_t_test():
     """Seeds share training and test data: no Nadeau-Bengio correction, and the table says it is one test set."""
-    runs = [Run(str(s), {"fusion": 0.9}, "time", d, 65 / 353) for s, d in zip((1, 2, 3), (0.01, 0.03, 0.02))]
+    runs = [Run(str(s), {"fusion": 0.9}, "time", d, 65 / 353, {}) for s, d in zip((1, 2, 3), (0.01, 0.03, 0.02))]
     f = summarize(runs, "seeds")["fusion_minus_best"]
     assert f["t"] == pytest.approx(0.02 / (0.01 / math.sqrt(3)))  # mean / (sd / sqrt(J))
     assert "t over seeds, one test set" in to_markdown(summarize(runs, "seeds"))
@@ -141,3 +141,63 @@ def test_runs_are_read_from_what_evaluate_wrote():
     run = cv.to_run(name, data)
     assert (run.best_branch, run.fusion_minus_best) == ("time", 0.02)
     assert run.test_train_ratio == pytest.approx(65 / 353) and run.test_auc["fusion"] == 0.87
+
+
+def _full_run(name, shift, test_folds):
+    """A finished run as `dvc exp show --json` holds it: every model's metrics, fusion_vs_best and the views."""
+    metrics = {}
+    for i, model in enumerate(("time", "freq", "spec", "meta", "fusion")):
+        auc = 0.80 + 0.01 * i + shift
+        row = {"auc": auc, "auc_lo": auc - 0.05, "auc_hi": auc + 0.05, "val_auc": 0.9, "f1": 0.6, "fmax": 0.7}
+        metrics[f"metrics/eval/{model}.json"] = {"data": {**row, "n_test": 65}}
+    vs = {
+        "auc": 0.01 + shift,
+        "auc_lo": -0.02,
+        "auc_hi": 0.04,
+        "p_le0": 0.3,
+        "vs": "time",
+        "n_train": 353,
+        "n_test": 65,
+    }
+    metrics["metrics/eval/fusion_vs_best.json"] = {"data": vs}
+    for view, d in (("no_meta", 0.004 - shift), ("no_time", -0.03), ("time", -0.01)):
+        metrics[f"metrics/eval/views/{view}.json"] = {
+            "data": {"auc": d, "auc_lo": d - 0.02, "auc_hi": d + 0.02, "p_le0": 0.6}
+        }
+    params = {"params.yaml": {"data": {"split": {"test_folds": test_folds}}}}
+    return {"name": name, "rev": name.ljust(40, "0"), "data": {"metrics": metrics, "params": params}}
+
+
+def test_the_results_page_holds_exactly_what_the_summary_command_prints(tmp_path):
+    """docs/results.md is generated: its tables are what `cv.py summary` and the run's own metrics say, with the
+    command that made each beside it (a fixture of `dvc exp show --json` output)."""
+    import json
+    import subprocess
+    import sys
+
+    shown = [{"rev": "workspace", "data": {"metrics": {}}}]
+    runs = [_full_run("cv-seed-42", 0.0, [10]), *(_full_run(f"cv-rot-{k}", 0.01 * k, [k]) for k in (1, 2, 3))]
+    shown.append({"rev": "1" * 40, "name": "main", "data": {}, "experiments": [{"revs": [r]} for r in runs]})
+    saved = tmp_path / "shown.json"
+    saved.write_text(json.dumps(shown))
+
+    def cv(*args):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "scripts/cv.py"), *args, "--from-json", str(saved)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    summary = cv("summary", "rotations")
+    assert cv("page", "--out", "results.md").strip() == "wrote results.md"
+    text = (tmp_path / "results.md").read_text()
+    assert summary in text and "```bash\npython scripts/cv.py summary rotations\n```" in text
+    assert "python scripts/cv.py page --standard cv-seed-42 --out results.md" in text
+    assert "| without meta |" in summary and "| without time | -0.030 ± 0.000 |" in summary and "3 of 3" in summary
+    assert "| fusion | 0.840 [0.790, 0.890] | 0.900 | 0.600 | 0.700 | 65 |" in text  # the standard run's own row
+    assert "| fusion minus `time` as deployed (the validation-best branch) | +0.010 [-0.020, +0.040] | 0.30 |" in text
+    assert "| fusion without `meta` minus fusion | +0.004 [-0.016, +0.024] | 0.60 |" in text
+    assert "Not run for this version: found 1 finished experiment(s)" in text  # seeds: only cv-seed-42

@@ -1,6 +1,6 @@
-"""Summaries over repeated runs (test-fold rotations or seeds): mean and spread per model, and fusion against
-the validation-best branch, with the corrected resampled t-test (Nadeau and Bengio 2003) over rotations and a
-plain t-test over seeds.
+"""Summaries over repeated runs (test-fold rotations or seeds): mean and spread per model, fusion against the
+validation-best branch and each ablation against fusion, with the corrected resampled t-test (Nadeau and Bengio
+2003) over rotations and a plain t-test over seeds.
 
 Plain data in, plain data out: the runs' metrics are read elsewhere (scripts/cv.py reads DVC experiments).
 """
@@ -29,13 +29,15 @@ def rotation(test_fold: int, folds: tuple[int, ...] = FOLDS) -> dict[str, list[i
 class Run:
     """One run's figures: test macro AUC per model (branches and `fusion`), and what its evaluate stage wrote in
     fusion_vs_best.json: the validation-best branch (as the fusion deploys it), fusion minus it in test macro AUC,
-    and the run's n_test / n_train."""
+    and the run's n_test / n_train; and, from views/, each ablation's test macro AUC minus the fusion's
+    (`no_<branch>`: the combiner refitted without it; `<branch>`: that branch alone, as deployed)."""
 
     name: str
     test_auc: dict[str, float]
     best_branch: str
     fusion_minus_best: float
     test_train_ratio: float
+    views: dict[str, float]
 
 
 def corrected_t_test(differences: np.ndarray, test_train_ratio: float) -> tuple[float, float]:
@@ -58,7 +60,8 @@ def plain_t_test(differences: np.ndarray) -> tuple[float, float]:
 
 def summarize(runs: list[Run], kind: str) -> dict:
     """Per model: mean and standard deviation of test macro AUC over the runs; fusion minus each run's
-    validation-best branch: the differences, their mean, a t-test and how many runs fusion won.
+    validation-best branch, and each ablation (views) minus fusion: the differences, their mean and sd, a t-test
+    and how many runs fusion won.
 
     Rotations (`kind` "rotations") train on overlapping folds and test on different ones: the corrected resampled
     t-test, with the runs' mean n_test / n_train. Seeds share their training and test data, so no correction has
@@ -76,30 +79,35 @@ def summarize(runs: list[Run], kind: str) -> dict:
         for m in models
         for values in [np.array([r.test_auc[m] for r in runs])]
     }
-    diffs = np.array([r.fusion_minus_best for r in runs])
     ratio = float(np.mean([r.test_train_ratio for r in runs]))
-    if kind == "rotations":
-        (t, p), test = corrected_t_test(diffs, ratio), f"corrected t, n_test/n_train = {ratio:.3f}"
-    else:
-        (t, p), test = plain_t_test(diffs), "t over seeds, one test set"
+
+    def compared(diffs: np.ndarray) -> dict:
+        (t, p) = corrected_t_test(diffs, ratio) if kind == "rotations" else plain_t_test(diffs)
+        sd = float(np.std(diffs, ddof=1)) if diffs.size > 1 else float("nan")
+        return {"differences": diffs.tolist(), "mean": float(diffs.mean()), "sd": sd, "t": t, "p": p}
+
+    test = f"corrected t, n_test/n_train = {ratio:.3f}" if kind == "rotations" else "t over seeds, one test set"
+    best = compared(np.array([r.fusion_minus_best for r in runs]))
+    views = {}  # ablation minus fusion: negative = what the left-out part adds; fusion better where < 0
+    for v in [v for v in runs[0].views if all(v in r.views for r in runs)]:
+        c = compared(np.array([r.views[v] for r in runs]))
+        views[v] = {**c, "wins": int((np.array(c["differences"]) < 0).sum())}
     return {
         "runs": [r.name for r in runs],
         "models": per_model,
         "fusion_minus_best": {
+            **best,
             "best_branch": [r.best_branch for r in runs],
-            "differences": diffs.tolist(),
-            "mean": float(diffs.mean()),
-            "t": t,
-            "p": p,
             "test": test,
-            "wins": int((diffs > 0).sum()),
+            "wins": int((np.array(best["differences"]) > 0).sum()),
             "test_train_ratio": ratio,
         },
+        "views": views,
     }
 
 
 def to_markdown(summary: dict) -> str:
-    """The summary as two Markdown tables (models; fusion against the validation-best branch)."""
+    """The summary as Markdown tables: models; fusion against the validation-best branch; the ablations."""
     names = summary["runs"]
     lines = [
         f"| model | test macro AUC, mean ± sd over {len(names)} runs | per run ({', '.join(names)}) |",
@@ -117,4 +125,17 @@ def to_markdown(summary: dict) -> str:
         f"| test macro AUC | {f['mean']:+.3f} | {f['t']:.2f} (p = {f['p']:.2f}) | {f['wins']} of {len(names)} "
         f"| {per_run} |",
     ]
+    if summary["views"]:
+        lines += [
+            "",
+            f"| what each view adds: ablation minus fusion | mean ± sd | {f['test']} (p) | fusion better | per run |",
+            "|---|---|---|---|---|",
+        ]
+        for view, v in summary["views"].items():
+            what = f"without {view[3:]}" if view.startswith("no_") else f"{view} alone"
+            per_run = ", ".join(f"{d:+.3f}" for d in v["differences"])
+            lines.append(
+                f"| {what} | {v['mean']:+.3f} ± {v['sd']:.3f} | {v['t']:.2f} (p = {v['p']:.2f}) "
+                f"| {v['wins']} of {len(names)} | {per_run} |"
+            )
     return "\n".join(lines) + "\n"
