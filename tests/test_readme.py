@@ -3,14 +3,20 @@ exists (in the repository, or, for the pipeline's outputs, after a run)."""
 
 from __future__ import annotations
 
+import copy
+import math
 import os
+import re
 import subprocess
 
 import pytest
+import yaml
 
 from helpers import readme
-from helpers.project import copy_project, env
+from helpers.project import committed_params, copy_project, env
 from helpers.sample import ROOT, SAMPLE
+from ptbxl_multimodal.config import validate
+from ptbxl_multimodal.errors import ParamError
 
 RUNNABLE = [cmds for marker, cmds in readme.blocks() if marker == readme.RUNNABLE]
 
@@ -26,6 +32,37 @@ def test_every_repository_path_a_page_names_exists(page):
     repo, _ = readme.named_paths(page)
     missing = sorted(p for p in repo if not (ROOT / p).exists() and not (ROOT / "ptbxl_multimodal" / p).exists())
     assert not missing, f"{page.name} names paths that do not exist: {missing}"
+
+
+PARAM_ROWS = [  # the troubleshooting rows that document params.yaml messages, as written
+    cell
+    for page in (readme.README, ROOT / "docs/troubleshooting.md")
+    for cell in re.findall(r"^\| (`[^|]*`) \|", page.read_text(), re.M)
+    if cell.startswith("`invalid params.yaml:`") or "unknown key" in cell
+]
+
+
+@pytest.mark.parametrize("row", PARAM_ROWS)
+def test_documented_params_messages_print_as_documented(row):
+    """Each documented line is made by setting its key to its value in the committed params; the error has it."""
+    lines = [part.strip("`") for part in row.split("<br>")]
+    params = copy.deepcopy(committed_params())
+    for line in lines[1:] if lines[0] == "invalid params.yaml:" else lines:
+        key, value = re.match(r"-? ?([\w.]+)(?: = (.*?))?: ", line).groups()
+        *parents, last = key.split(".")
+        node = params
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[last] = math.nan if value == "nan" else yaml.safe_load(value) if value else {}
+    with pytest.raises(ParamError) as err:
+        validate(params)
+    printed = str(err.value).replace("\n  - ", "\n- ")
+    for line in lines:
+        assert line in printed, (line, printed)
+
+
+def test_every_params_message_the_docs_show_is_tested():
+    assert len(PARAM_ROWS) >= 4
 
 
 @pytest.mark.slow
