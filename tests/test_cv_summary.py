@@ -54,6 +54,10 @@ def test_summary_takes_each_runs_best_branch_and_difference_as_evaluate_wrote_th
     assert f["wins"] == 1 and f["mean"] == pytest.approx(0.01)
     assert f["test_train_ratio"] == pytest.approx((65 / 353 + 70 / 360) / 2)  # each run's own split sizes
     assert (f["t"], f["p"]) == corrected_t_test(np.array([0.03, -0.01]), f["test_train_ratio"])
+    # the interval that goes with the corrected t: mean -+ t(0.975, 1) * sqrt((1/2 + ratio) * var)
+    half = 12.7062 * math.sqrt((1 / 2 + f["test_train_ratio"]) * np.var([0.03, -0.01], ddof=1))
+    assert (f["lo"], f["hi"]) == pytest.approx((0.01 - half, 0.01 + half), abs=1e-4)
+    assert s["views"]["no_meta"]["wins"] == 1 and s["views"]["no_meta"]["mean"] == pytest.approx(0.005)
     table = to_markdown(s)
     assert "| time | 0.825 ± 0.035 | 0.850, 0.800 |" in table and "1 of 2" in table and "corrected t" in table
 
@@ -196,7 +200,8 @@ def test_the_results_page_holds_exactly_what_the_summary_command_prints(tmp_path
     text = (tmp_path / "results.md").read_text()
     assert summary in text and "```bash\npython scripts/cv.py summary rotations\n```" in text
     assert "python scripts/cv.py page --standard cv-seed-42 --out results.md" in text
-    assert "| without meta |" in summary and "| without time | -0.030 ± 0.000 |" in summary and "3 of 3" in summary
+    assert "| without meta |" in summary and "| without time | -0.030 ± 0.000 [-0.030, -0.030] |" in summary
+    assert "3 of 3" in summary
     assert "| fusion | 0.840 [0.790, 0.890] | 0.900 | 0.600 | 0.700 | 65 |" in text  # the standard run's own row
     assert "| fusion minus `time` as deployed (the validation-best branch) | +0.010 [-0.020, +0.040] | 0.30 |" in text
     assert "| fusion without `meta` minus fusion | +0.004 [-0.016, +0.024] | 0.60 |" in text

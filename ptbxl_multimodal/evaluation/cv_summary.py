@@ -53,6 +53,16 @@ def corrected_t_test(differences: np.ndarray, test_train_ratio: float) -> tuple[
     return t, float(2 * stats.t.sf(abs(t), df=j - 1))
 
 
+def mean_interval(differences: np.ndarray, test_train_ratio: float, level: float = 0.95) -> tuple[float, float]:
+    """The interval of the mean difference that goes with `corrected_t_test` (`test_train_ratio` 0: the plain
+    one): mean -+ t(level, J - 1) * sqrt((1/J + n_test/n_train) * var(d))."""
+    j = differences.size
+    if j < 2:
+        return float("nan"), float("nan")
+    half = stats.t.ppf(0.5 + level / 2, df=j - 1) * math.sqrt((1 / j + test_train_ratio) * np.var(differences, ddof=1))
+    return float(differences.mean() - half), float(differences.mean() + half)
+
+
 def plain_t_test(differences: np.ndarray) -> tuple[float, float]:
     """One-sample t statistic of the differences against 0 and its two-sided p-value (J - 1 degrees of freedom)."""
     return corrected_t_test(differences, 0.0)
@@ -82,9 +92,18 @@ def summarize(runs: list[Run], kind: str) -> dict:
     ratio = float(np.mean([r.test_train_ratio for r in runs]))
 
     def compared(diffs: np.ndarray) -> dict:
-        (t, p) = corrected_t_test(diffs, ratio) if kind == "rotations" else plain_t_test(diffs)
+        used = ratio if kind == "rotations" else 0.0
+        (t, p), (lo, hi) = corrected_t_test(diffs, used), mean_interval(diffs, used)
         sd = float(np.std(diffs, ddof=1)) if diffs.size > 1 else float("nan")
-        return {"differences": diffs.tolist(), "mean": float(diffs.mean()), "sd": sd, "t": t, "p": p}
+        return {
+            "differences": diffs.tolist(),
+            "mean": float(diffs.mean()),
+            "sd": sd,
+            "lo": lo,
+            "hi": hi,
+            "t": t,
+            "p": p,
+        }
 
     test = f"corrected t, n_test/n_train = {ratio:.3f}" if kind == "rotations" else "t over seeds, one test set"
     best = compared(np.array([r.fusion_minus_best for r in runs]))
@@ -120,22 +139,25 @@ def to_markdown(summary: dict) -> str:
     per_run = ", ".join(f"{d:+.3f} ({b})" for d, b in zip(f["differences"], f["best_branch"]))
     lines += [
         "",
-        f"| fusion minus the validation-best branch (as deployed) | mean | {f['test']} (p) | fusion won | per run |",
+        f"| fusion minus the validation-best branch (as deployed) | mean [95% CI] | {f['test']} (p) | fusion won "
+        "| per run |",
         "|---|---|---|---|---|",
-        f"| test macro AUC | {f['mean']:+.3f} | {f['t']:.2f} (p = {f['p']:.2f}) | {f['wins']} of {len(names)} "
-        f"| {per_run} |",
+        f"| test macro AUC | {f['mean']:+.3f} [{f['lo']:+.3f}, {f['hi']:+.3f}] | {f['t']:.2f} (p = {f['p']:.2f}) "
+        f"| {f['wins']} of {len(names)} | {per_run} |",
     ]
     if summary["views"]:
         lines += [
             "",
-            f"| what each view adds: ablation minus fusion | mean ± sd | {f['test']} (p) | fusion better | per run |",
+            f"| what each view adds: ablation minus fusion | mean ± sd [95% CI] | {f['test']} (p) | fusion better "
+            "| per run |",
             "|---|---|---|---|---|",
         ]
         for view, v in summary["views"].items():
             what = f"without {view[3:]}" if view.startswith("no_") else f"{view} alone"
             per_run = ", ".join(f"{d:+.3f}" for d in v["differences"])
             lines.append(
-                f"| {what} | {v['mean']:+.3f} ± {v['sd']:.3f} | {v['t']:.2f} (p = {v['p']:.2f}) "
+                f"| {what} | {v['mean']:+.3f} ± {v['sd']:.3f} [{v['lo']:+.3f}, {v['hi']:+.3f}] "
+                f"| {v['t']:.2f} (p = {v['p']:.2f}) "
                 f"| {v['wins']} of {len(names)} | {per_run} |"
             )
     return "\n".join(lines) + "\n"
