@@ -159,7 +159,10 @@ def standard_markdown(name: str, data: dict) -> str:
         f"| fusion minus `{vs['vs']}` as deployed (the validation-best branch) | {vs['auc']:+.3f} "
         f"[{vs['auc_lo']:+.3f}, {vs['auc_hi']:+.3f}] | {vs['p_le0']:.2f} |",
     ]
-    for path in sorted(p for p in metrics if p.startswith(VIEWS)):
+    views = sorted(
+        (p for p in metrics if p.startswith(VIEWS)), key=lambda p: (not p[len(VIEWS) :].startswith("no_"), p)
+    )
+    for path in views:  # the ablations (without a view), then each view alone
         view, r = path[len(VIEWS) :].removesuffix(".json"), metrics[path]
         what = f"fusion without `{view[3:]}`" if view.startswith("no_") else f"`{view}` alone (as deployed)"
         lines.append(
@@ -196,14 +199,20 @@ def page(found: dict[str, dict], standard: str | None, command: str) -> str:
         parts.append(standard_markdown(standard, found[standard]))
     else:
         parts.append(f"No finished run `{standard}` of this version was found.\n")
-    for kind, title in (
-        ("rotations", "Cross-validation over strat_fold rotations"),
-        ("seeds", "Seeds on the standard split"),
-    ):
+    for kind, title in SUMMARIES.items():
         table, note = summary_markdown(found, kind)
         parts.append(f"## {title}\n\n```bash\npython scripts/cv.py summary {kind}\n```\n")
         parts.append(table if table else f"Not run for this version: {note}.\n")
-    return "\n".join(parts)
+    parts.append(
+        "## The runs\n\nWhat each run changed from the committed `params.yaml` (as `dvc exp show` records it):\n"
+    )
+    base = flat(next(iter(found.values()))["params"]["params.yaml"]["data"]) if found else {}
+    for name, data in found.items():
+        if name == standard or name.startswith(tuple(PREFIX.values())):
+            params = flat(data["params"]["params.yaml"]["data"])
+            changed = ", ".join(f"`{k}={json.dumps(v)}`" for k, v in params.items() if base.get(k) != v)
+            parts.append(f"- `{name}`: {changed or 'nothing'}")
+    return "\n".join(parts) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -181,7 +181,8 @@ def test_the_results_page_holds_exactly_what_the_summary_command_prints(tmp_path
 
     shown = [{"rev": "workspace", "data": {"metrics": {}}}]
     runs = [_full_run("cv-seed-42", 0.0, [10]), *(_full_run(f"cv-rot-{k}", 0.01 * k, [k]) for k in (1, 2, 3))]
-    shown.append({"rev": "1" * 40, "name": "main", "data": {}, "experiments": [{"revs": [r]} for r in runs]})
+    main = {"metrics": {}, "params": {"params.yaml": {"data": {"split": {"test_folds": [10]}}}}}
+    shown.append({"rev": "1" * 40, "name": "main", "data": main, "experiments": [{"revs": [r]} for r in runs]})
     saved = tmp_path / "shown.json"
     saved.write_text(json.dumps(shown))
 
@@ -206,3 +207,4 @@ def test_the_results_page_holds_exactly_what_the_summary_command_prints(tmp_path
     assert "| fusion minus `time` as deployed (the validation-best branch) | +0.010 [-0.020, +0.040] | 0.30 |" in text
     assert "| fusion without `meta` minus fusion | +0.004 [-0.016, +0.024] | 0.60 |" in text
     assert "Not run for this version: found 1 finished experiment(s)" in text  # seeds: only cv-seed-42
+    assert "- `cv-rot-2`: `split.test_folds=[2]`" in text  # what each run changed from the commit's params
