@@ -60,6 +60,11 @@ def experiments(shown: list[dict]) -> Iterator[tuple[str, dict]]:
                     yield rev.get("name") or rev["rev"][:7], rev["data"]
 
 
+def view_paths(metrics: dict) -> list[str]:
+    """The views/ metrics files of a run: the ablations (no_<branch>) first, then each branch alone."""
+    return sorted((p for p in metrics if p.startswith(VIEWS)), key=lambda p: (not p[len(VIEWS) :].startswith("no_"), p))
+
+
 def to_run(name: str, data: dict) -> Run | None:
     """A Run from one experiment's metrics (None if it has no evaluation metrics, or none of this version: the
     best branch's name and the split sizes are read from fusion_vs_best.json, as evaluate wrote them)."""
@@ -69,9 +74,9 @@ def to_run(name: str, data: dict) -> Run | None:
     if not all(figures.values()) or not {"vs", "n_train", "n_test"} <= set(vs_best):
         return None
     views = {
-        path.rsplit("/", 1)[1].removesuffix(".json"): m["data"]["auc"]
-        for path, m in sorted(metrics.items())
-        if path.startswith(VIEWS) and (m or {}).get("data")
+        path[len(VIEWS) :].removesuffix(".json"): metrics[path]["data"]["auc"]
+        for path in view_paths(metrics)
+        if (metrics[path] or {}).get("data")
     }
     return Run(
         name,
@@ -159,10 +164,7 @@ def standard_markdown(name: str, data: dict) -> str:
         f"| fusion minus `{vs['vs']}` as deployed (the validation-best branch) | {vs['auc']:+.3f} "
         f"[{vs['auc_lo']:+.3f}, {vs['auc_hi']:+.3f}] | {vs['p_le0']:.2f} |",
     ]
-    views = sorted(
-        (p for p in metrics if p.startswith(VIEWS)), key=lambda p: (not p[len(VIEWS) :].startswith("no_"), p)
-    )
-    for path in views:  # the ablations (without a view), then each view alone
+    for path in view_paths(metrics):
         view, r = path[len(VIEWS) :].removesuffix(".json"), metrics[path]
         what = f"fusion without `{view[3:]}`" if view.startswith("no_") else f"`{view}` alone (as deployed)"
         lines.append(
