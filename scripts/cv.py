@@ -186,6 +186,12 @@ superdiagnostic macro AUC for the best single 1D CNNs at 100 Hz on fold 10 of al
 records a paired difference of 0.03 in macro AUC is noise: read the intervals. What each figure means:
 [metrics.md](metrics.md). Runs repeat exactly on one machine with the same CPU kind and thread count; on another
 CPU the branches that train longest move in the third decimal.
+
+How to read the comparisons: "fusion minus X" above 0 means the fusion is better; "ablation minus fusion" below
+0 is what the left-out view adds ("without meta" answers "with and without integrated metadata"). Over runs,
+the interval of the mean goes with the test named in the table's header (Nadeau and Bengio's corrected
+resampled t over rotations, which share most of their training data; a plain t over seeds, which share one
+test set and so say nothing about other test records).
 """
 
 
