@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, with_config
 from typing_extensions import TypedDict
 
 from ptbxl_multimodal.params_file import subtree
 from ptbxl_multimodal.schema import CONFIG, Bool, Float, Int, parse, settings
-
-T = TypeVar("T")
 
 
 @settings
