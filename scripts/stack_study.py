@@ -1,6 +1,6 @@
 """How large a ridge penalty should the stacked fusion's weights get? Measure it on a finished run's validation.
 
-    python scripts/stack_ridge_study.py [--project .] [--lambdas 0 0.001 0.01 0.03] [--bootstrap 1000]
+    python scripts/stack_study.py [--project .] [--lambdas 0 0.001 0.01 0.03] [--bootstrap 1000]
 
 For each lambda the combiner is fitted on the run's out-of-fold logits (as the fusion stage fits it) and scored on
 the validation split's logits of the branches in the form the fusion deploys them (fusion.test_logits of the
