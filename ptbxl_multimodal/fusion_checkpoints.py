@@ -64,20 +64,26 @@ def fusion_head(head_config: dict, n_classes: int) -> FusionHead:
     )
 
 
-def deployed_branches(branch_ckpts: dict[str, dict], fold_ckpts: dict[str, list[dict]] | None) -> dict[str, nn.Module]:
+def deployed_branches(
+    branch_ckpts: dict[str, dict], fold_ckpts: dict[str, list[dict]] | None, spread: dict[str, dict] | None = None
+) -> dict[str, nn.Module]:
     """Each branch in the form the stacked fusion uses at test time: the train@ model, or with `fold_ckpts` the
-    mean of its cross-fitting models (bagged); in eval mode."""
-    return {
-        name: BaggedBranch([branch_from_checkpoint(f) for f in fold_ckpts[name]]).eval()
-        if fold_ckpts
-        else branch_from_checkpoint(b)
-        for name, b in branch_ckpts.items()
-    }
+    mean of its cross-fitting models (bagged), spread back to one fold model's spread where `spread` (branch ->
+    center, scale; training.stacking.match_spread) names it; in eval mode."""
+    if not fold_ckpts:
+        return {name: branch_from_checkpoint(b) for name, b in branch_ckpts.items()}
+    out: dict[str, nn.Module] = {}
+    for name in branch_ckpts:
+        match = (spread or {}).get(name)
+        center, scale = (torch.tensor(match["center"]), torch.tensor(match["scale"])) if match else (None, None)
+        out[name] = BaggedBranch([branch_from_checkpoint(f) for f in fold_ckpts[name]], center, scale).eval()
+    return out
 
 
 def stacked_from_checkpoint(ckpt: dict[str, Any]) -> StackedFusion:
-    """Rebuild the stacked fusion (full branches, or their bagged cross-fitting models), in eval mode."""
-    branches = deployed_branches(ckpt["branches"], ckpt.get("fold_branches"))
+    """Rebuild the stacked fusion (full branches, or their bagged cross-fitting models), in eval mode. A checkpoint
+    older than the spread matching has none and deploys the plain mean, as it did."""
+    branches = deployed_branches(ckpt["branches"], ckpt.get("fold_branches"), ckpt["stack"].get("spread"))
     stack = ckpt["stack"]
     return StackedFusion(branches, torch.tensor(stack["weights"]), torch.tensor(stack["intercept"])).eval()
 

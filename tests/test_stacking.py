@@ -104,6 +104,41 @@ def test_stacked_model_computes_the_fitted_combination():
     assert out.numpy() == pytest.approx(np.array([[0.5 * 1 + 2 * 2 + 0.1, 1 * -2 + 0 * 1 - 0.1]] * 2))
 
 
+def test_spread_matching_gives_the_bag_one_fold_models_spread_and_the_fitted_weights_their_meaning():
+    """Averaging K fold models shrinks a branch's logits by its own amount (the noisier, the more). Matched, the bag
+    has one fold model's spread and center per class, and the combiner fitted on single fold-model (out-of-fold)
+    logits scores a lower BCE on it than on the plain mean."""
+    rng = np.random.default_rng(0)
+    n, k = 4000, 4
+    signal = rng.normal(0, 1.5, (n, 2, 3))
+    y = (rng.random((n, 3)) < 1 / (1 + np.exp(-(signal.sum(axis=1) - 0.5)))).astype(float)
+    noise = np.array([1.0, 2.0])[None, :, None]  # branch 1 is noisier: its mean shrinks more
+    weights, intercept = fit_combiner(signal + rng.normal(0, 1, (n, 2, 3)) * noise, y)  # out of fold: one model
+    folds = signal[None] + rng.normal(0, 1, (k, n, 2, 3)) * noise
+    plain, matched = folds.mean(axis=0), np.empty((n, 2, 3))
+    scales = []
+    for b in range(2):
+        center, scale = stacking.match_spread(folds[:, :, b])
+        matched[:, b] = center + scale * (plain[:, b] - center)
+        scales.append(scale)
+        assert matched[:, b].std(axis=0) == pytest.approx(folds[:, :, b].std(axis=1).mean(axis=0))
+        assert matched[:, b].mean(axis=0) == pytest.approx(plain[:, b].mean(axis=0))
+    assert (scales[1] > scales[0]).all() and (scales[0] > 1).all()
+
+    def bce(z):
+        return stacking._bce(combine(z, weights, intercept), y).mean()
+
+    assert bce(matched) < bce(plain) - 0.005
+
+
+def test_a_bagged_branch_applies_its_spread_matching_and_without_one_is_the_plain_mean():
+    members = [Constant([3.0, 0.0]), Constant([1.0, 2.0])]  # mean (2, 1)
+    x = torch.zeros(2, 4)
+    assert torch.equal(BaggedBranch(members)(x), torch.tensor([[2.0, 1.0]] * 2))
+    matched = BaggedBranch(members, center=torch.tensor([1.0, 0.0]), scale=torch.tensor([2.0, 1.5]))
+    assert matched(x).numpy() == pytest.approx(np.array([[1 + 2 * (2 - 1), 0 + 1.5 * (1 - 0)]] * 2))
+
+
 def test_cross_fitting_groups_must_keep_each_patient_in_one_group():
     """A table whose strat_folds split a patient would let a fold model see the patient it scores: refused."""
     strat_fold = np.array([1, 1, 2, 2, 3, 3, 4, 4, 5, 5])

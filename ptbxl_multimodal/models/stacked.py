@@ -7,14 +7,22 @@ from torch import nn
 
 
 class BaggedBranch(nn.Module):
-    """The mean logits of a branch's cross-fitting models (a bagged ensemble)."""
+    """The mean logits of a branch's cross-fitting models (a bagged ensemble), optionally spread back out per class
+    to one fold model's spread: center + scale * (mean - center). Averaging K models shrinks each branch's logits by
+    its own amount; the stack's weights were fitted on single fold-model logits (training.stacking.match_spread)."""
 
-    def __init__(self, models: list[nn.Module]):
+    center: torch.Tensor  # buffers, (C,)
+    scale: torch.Tensor
+
+    def __init__(self, models: list[nn.Module], center: torch.Tensor | None = None, scale: torch.Tensor | None = None):
         super().__init__()
         self.members = nn.ModuleList(models)
+        self.register_buffer("center", torch.zeros(()) if center is None else center.float())
+        self.register_buffer("scale", torch.ones(()) if scale is None else scale.float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([m(x) for m in self.members]).mean(dim=0)
+        mean = torch.stack([m(x) for m in self.members]).mean(dim=0)
+        return mean if self.scale.ndim == 0 else self.center + self.scale * (mean - self.center)
 
 
 class StackedFusion(nn.Module):

@@ -20,7 +20,7 @@ INTERCEPT_BOUND = 30.0  # a class without positives would push the intercept to 
 # large weights. Chosen on validation (the sample's default run, fitted on out-of-fold logits, scored on the
 # validation split's bagged logits): lambda 0 / 0.001 / 0.01 / 0.03 gave validation BCE 0.2767 / 0.2763 / 0.2757 /
 # 0.2784 and macro AUC 0.9317 / 0.9327 / 0.9323 / 0.9344, every difference within its paired interval
-# (`python scripts/stack_ridge_study.py --project <finished run>`).
+# (`python scripts/stack_study.py --project <finished run>`).
 RIDGE = 0.01
 
 
@@ -55,6 +55,18 @@ def _loss(theta: np.ndarray, x: np.ndarray, t: np.ndarray) -> tuple[float, np.nd
 def combine(z: np.ndarray, weights: np.ndarray, intercept: np.ndarray) -> np.ndarray:
     """Fused logits (n, C) of branch logits z (n, B, C)."""
     return np.einsum("nbc,bc->nc", z, weights) + intercept
+
+
+def match_spread(fold_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, the center and scale that give the mean of K fold models' logits (K, n, C) the spread of one fold
+    model's: center = the mean's mean, scale = (mean over k of sd of model k) / (sd of the mean). The stack's weights
+    are fitted on single fold-model (out-of-fold) logits, so the bagged form it deploys must look like them, or
+    the deployed weights are not the fitted ones. Needs inputs only, no labels."""
+    bag = fold_logits.mean(axis=0)
+    center = bag.mean(axis=0)
+    single, bagged = fold_logits.std(axis=1).mean(axis=0), bag.std(axis=0)
+    scale = np.divide(single, bagged, out=np.ones_like(single), where=bagged > 0)
+    return center, scale
 
 
 def held_out_loss(z: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:

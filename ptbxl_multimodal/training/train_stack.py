@@ -3,7 +3,8 @@
 The combiner is fitted on logits of models that never saw the records they score (training.crossfit), so it
 learns how far to trust each branch on unseen data, not how well each memorised the training split. At test
 time the weights apply to the train@ models (`fusion.test_logits: full`) or to the mean of each branch's fold
-models (`bagged`); both are measured on validation here and recorded.
+models (`bagged`, spread back to one fold model's spread: training.stacking.match_spread); both are measured on
+validation here and recorded.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.runtime import INFERENCE_BATCH, module_logits
 from ptbxl_multimodal.training.crossfit import read_oof
 from ptbxl_multimodal.training.decisions import fit_decisions
-from ptbxl_multimodal.training.stacking import choose_combiner, fit_ablations
+from ptbxl_multimodal.training.stacking import choose_combiner, fit_ablations, match_spread
 from ptbxl_multimodal.training.train_fusion import FusionParams, load_branches
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,16 @@ def out_of_fold(names: list[str], classes: list[str], paths: ProjectPaths) -> tu
     return np.stack(logits, axis=1), y, groups
 
 
+def fold_logits(fold_ckpts: dict[str, list[dict]], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Logits (K, n, C) of each branch's K cross-fitting models on `inputs`."""
+    return {
+        name: np.stack(
+            [module_logits({name: checkpoints.branch_from_checkpoint(c)}, inputs, INFERENCE_BATCH)[name] for c in ckpts]
+        )
+        for name, ckpts in fold_ckpts.items()
+    }
+
+
 def train_stack(params: FusionParams, folds: int, calibration_method: str, paths: ProjectPaths) -> Path:
     """Choose and fit the combiner on out-of-fold logits (of `folds` cross-fitting groups); measure full and
     bagged test-time logits on validation, calibrate (`calibration_method`) and tune thresholds there; write the
@@ -63,8 +74,14 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
     fold_ckpts = {n: [checkpoints.load(paths.fold_models(n) / f"fold{g}.pt") for g in range(folds)] for n in names}
 
     # The branch the stack must beat: the best on validation in the form the stack deploys it (bagged or full).
-    deployed = fusion_checkpoints.deployed_branches(ckpts, fold_ckpts if p.test_logits == "bagged" else None)
-    deployed_auc = {n: macro_auc(val.y, z) for n, z in module_logits(deployed, val.inputs, INFERENCE_BATCH).items()}
+    bagged = p.test_logits == "bagged"
+    fold_val = fold_logits(fold_ckpts, val.inputs) if bagged else {}
+    deployed_val = (
+        {n: f.mean(axis=0) for n, f in fold_val.items()}
+        if bagged
+        else module_logits(fusion_checkpoints.deployed_branches(ckpts, None), val.inputs, INFERENCE_BATCH)
+    )
+    deployed_auc = {n: macro_auc(val.y, v) for n, v in deployed_val.items()}
     best = max(names, key=lambda n: deployed_auc[n])
     choice = choose_combiner(z, y, groups, names, best)
     log.info(
@@ -76,6 +93,9 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
         choice.used,
     )
     stack = {**choice.to_dict(), "deployed_val_auc": deployed_auc, "ablations": fit_ablations(z, y, names)}
+    if bagged and choice.used == "stack":  # weights fitted on single fold-model logits see logits of that spread
+        matched = {n: match_spread(f) for n, f in fold_val.items()}
+        stack["spread"] = {n: {"center": c.tolist(), "scale": s.tolist()} for n, (c, s) in matched.items()}
 
     variants = {
         mode: fusion_checkpoints.stacked_checkpoint(
