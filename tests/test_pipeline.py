@@ -351,31 +351,69 @@ distributed.finish()
 """
 
 
-def test_two_process_ddp_matches_one_process(project, tmp_path):
-    import subprocess
-    import sys
-
-    import torch
-
+def _launch(cmd: list[str], root, project) -> subprocess.Popen:
+    """Start the DDP driver (meta, 4 epochs) under `cmd`, writing its models and logs under `root`."""
     from helpers.project import env
 
-    driver = tmp_path / "driver.py"
-    driver.write_text(DDP_DRIVER)
-    runs = {
-        "single": [sys.executable, str(driver)],
-        "ddp": [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(driver)],
-    }
-    for name, cmd in runs.items():
-        done = subprocess.run(
-            [*cmd, str(tmp_path / name)], cwd=project, env=env(), capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-    a = torch.load(tmp_path / "single/models/meta.pt", weights_only=True)
-    b = torch.load(tmp_path / "ddp/models/meta.pt", weights_only=True)
+    return subprocess.Popen(
+        [*cmd, str(root)], cwd=project, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _finish(proc: subprocess.Popen) -> None:
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+
+
+def _assert_same_model(a_path, b_path) -> None:
+    import torch
+
+    a, b = torch.load(a_path, weights_only=True), torch.load(b_path, weights_only=True)
     assert a["training"]["best_val_macro_auc"] == pytest.approx(b["training"]["best_val_macro_auc"], abs=1e-6)
     for key, value in a["state_dict"].items():
         assert torch.allclose(value.float(), b["state_dict"][key].float(), atol=1e-5), key
+
+
+@pytest.fixture(scope="module")
+def ddp_single(project, tmp_path_factory):
+    """The DDP driver's model trained by one process: what every distributed launch must reproduce."""
+    import sys
+
+    root = tmp_path_factory.mktemp("ddp") / "single"
+    driver = root.parent / "driver.py"
+    driver.write_text(DDP_DRIVER)
+    _finish(_launch([sys.executable, str(driver)], root, project))
+    return driver, root / "models/meta.pt"
+
+
+def test_two_process_ddp_matches_one_process(project, tmp_path, ddp_single):
+    import sys
+
+    driver, single = ddp_single
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(driver)]
+    _finish(_launch(cmd, tmp_path / "ddp", project))
+    _assert_same_model(single, tmp_path / "ddp/models/meta.pt")
     assert (tmp_path / "ddp/metrics/train/meta/metrics.json").is_file()  # written once, by rank 0
+
+
+def test_two_nodes_meeting_through_a_c10d_rendezvous_match_one_process(project, tmp_path, ddp_single):
+    """docs/performance.md's multi-node command, as if on two machines: two torchrun launchers (one process each),
+    each with its own project folder, meet at a c10d rendezvous on 127.0.0.1; rank 0 alone writes, on its node."""
+    import socket
+    import sys
+
+    driver, single = ddp_single
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    rdzv = ["--nnodes=2", "--nproc-per-node=1", "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", *rdzv, "--rdzv-id=ptbxl-test", str(driver)]
+    nodes = {name: _launch(cmd, tmp_path / name, project) for name in ("node_a", "node_b")}
+    for proc in nodes.values():
+        _finish(proc)
+    written = [name for name in nodes if (tmp_path / name / "models/meta.pt").is_file()]
+    assert len(written) == 1, written  # rank 0's node, whichever joined first
+    _assert_same_model(single, tmp_path / written[0] / "models/meta.pt")
 
 
 def test_readme_predict_command(project):
