@@ -40,7 +40,7 @@ def run_command(cmd: list[str], cwd: Path, poll: float = 0.05) -> tuple[float, f
 
 
 def make_project(dest: Path, source: Path) -> Path:
-    """The tracked project files, as a fresh git repository, with download.source pointed at `source`."""
+    """The tracked project files, committed in a fresh git repository, with download.source pointed at `source`."""
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     for rel in files:
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -49,4 +49,7 @@ def make_project(dest: Path, source: Path) -> Path:
     params["download"]["source"] = str(source.resolve())
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    git = ["git", "-c", "user.name=benchmark", "-c", "user.email=benchmark@localhost"]
+    subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
+    subprocess.run([*git, "commit", "-qm", "benchmark copy"], cwd=dest, check=True)  # dvclive needs a commit
     return dest
