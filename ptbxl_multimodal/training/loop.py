@@ -23,6 +23,7 @@ from ptbxl_multimodal.errors import TrainingError
 from ptbxl_multimodal.evaluation.metrics import macro_auc, summary_at_thresholds
 from ptbxl_multimodal.runtime import Batch, predict_logits, resolve_device, take_batch
 from ptbxl_multimodal.training import distributed
+from ptbxl_multimodal.training.cpu_share import CpuShare
 from ptbxl_multimodal.training.settings import TrainSettings
 
 log = logging.getLogger(__name__)
@@ -40,22 +41,22 @@ class FitResult:
     history: list[dict[str, float]] = field(default_factory=list)
 
     def record(self, settings: TrainSettings) -> dict[str, Any]:
-        """What a checkpoint keeps about its training: the settings and the selected epoch."""
+        """What a checkpoint keeps about its training: the settings, the selected epoch and the torch thread count
+        of each epoch (what a bit-for-bit rerun needs: train.common.threads)."""
         return {
             "settings": asdict(settings),
             "best_epoch": self.best_epoch,
             "epochs_run": self.epochs_run,
             "best_val_macro_auc": self.best_val_macro_auc,
+            "threads": [int(r["threads"]) for r in self.history],
         }
 
 
-def seed_everything(seed: int, threads: int = 0) -> None:
-    """Seed Python, NumPy and torch; deterministic kernels, so CPU runs repeat exactly."""
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch; deterministic kernels, so CPU runs with the same thread counts repeat exactly."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    if threads:
-        torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
@@ -135,7 +136,7 @@ def fit(
     ctx = distributed.init(device)
     if ctx.active and device.type == "cuda":
         device = torch.device("cuda", ctx.local_rank)
-    seed_everything(settings.seed, settings.threads)
+    seed_everything(settings.seed)
     use_amp = settings.amp and device.type == "cuda"
     model.to(device)
     net: nn.Module = model
@@ -163,75 +164,78 @@ def fit(
     warmup = math.ceil(ONECYCLE_WARMUP * settings.epochs) if settings.scheduler == "onecycle" else 0
     best = FitResult(copy.deepcopy(model.state_dict()), 0, -math.inf, 0)
     stale = 0
-    for epoch in range(1, settings.epochs + 1):
-        net.train()
-        total = 0.0
-        for step, batch_idx in enumerate(epoch_batches(len(y_train), settings.batch_size, generator, weights), 1):
-            idx = distributed.shard(batch_idx, ctx)
-            batch, target = take_batch(x_train, idx, device), y_train_t[idx].to(device)
-            if settings.mixup > 0:
-                lam, partners = mixup_partners(batch_idx, settings.mixup, mix_rng, generator)
-                pidx = distributed.shard(partners, ctx)
-                partner, partner_target = take_batch(x_train, pidx, device), y_train_t[pidx].to(device)
-                batch, target = mix(batch, target, partner, partner_target, lam, unmixed)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                summed = loss_sum(forward(net, batch).float(), target)
-            loss = summed * ctx.world / (len(batch_idx) * n_classes)
-            if not torch.isfinite(loss):
-                raise TrainingError(
-                    f"{name}: the training loss became {loss.item()} at epoch {epoch}, step {step}. Try a lower "
-                    "learning rate (lr), gradient clipping (train.common.grad_clip > 0) or imbalance: none, and "
-                    "check the inputs for extreme values. No checkpoint was written; an earlier one is untouched."
-                )
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if settings.grad_clip > 0:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            if scheduler is not None:
-                scheduler.step()
-            total += summed.item() / n_classes
-        total = distributed.all_sum(total, device, ctx)
+    with CpuShare(settings.threads) as share:
+        for epoch in range(1, settings.epochs + 1):
+            threads = share.apply()  # a fair share of the cores, counted again every epoch
+            net.train()
+            total = 0.0
+            for step, batch_idx in enumerate(epoch_batches(len(y_train), settings.batch_size, generator, weights), 1):
+                idx = distributed.shard(batch_idx, ctx)
+                batch, target = take_batch(x_train, idx, device), y_train_t[idx].to(device)
+                if settings.mixup > 0:
+                    lam, partners = mixup_partners(batch_idx, settings.mixup, mix_rng, generator)
+                    pidx = distributed.shard(partners, ctx)
+                    partner, partner_target = take_batch(x_train, pidx, device), y_train_t[pidx].to(device)
+                    batch, target = mix(batch, target, partner, partner_target, lam, unmixed)
+                with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                    summed = loss_sum(forward(net, batch).float(), target)
+                loss = summed * ctx.world / (len(batch_idx) * n_classes)
+                if not torch.isfinite(loss):
+                    raise TrainingError(
+                        f"{name}: the training loss became {loss.item()} at epoch {epoch}, step {step}. Try a lower "
+                        "learning rate (lr), gradient clipping (train.common.grad_clip > 0) or imbalance: none, and "
+                        "check the inputs for extreme values. No checkpoint was written; an earlier one is untouched."
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                if settings.grad_clip > 0:
+                    scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                if scheduler is not None:
+                    scheduler.step()
+                total += summed.item() / n_classes
+            total = distributed.all_sum(total, device, ctx)
 
-        # Every rank validates on the whole (small) validation split: same weights, same decision.
-        model.eval()
-        logits = predict_logits(lambda b: forward(model, b), x_val, settings.batch_size * 4, device, use_amp)
-        val_loss = loss_fn(logits.to(device), torch.as_tensor(y_val, device=device)).item()
-        probs = torch.sigmoid(logits).numpy()
-        auc = macro_auc(y_val, probs)
-        record = {
-            "epoch": epoch,
-            "train_loss": total / len(y_train),
-            "val_loss": val_loss,
-            "val_macro_auc": auc,
-            **{
-                f"val_{k}": v
-                for k, v in summary_at_thresholds(y_val, probs, np.full(y_val.shape[1], 0.5)).items()
-                if k != "accuracy"
-            },
-            "lr": optimizer.param_groups[0]["lr"],
-        }
-        best.history.append(record)
-        if ctx.is_main:
-            _log_epoch(live, record)
-            log.info(
-                "%s epoch %d: train loss %.4f, val loss %.4f, val macro AUC %.4f",
-                name,
-                epoch,
-                record["train_loss"],
-                val_loss,
-                auc,
-            )
-        if auc > best.best_val_macro_auc:
-            best.state_dict = copy.deepcopy(model.state_dict())
-            best.best_epoch, best.best_val_macro_auc, stale = epoch, auc, 0
-        elif epoch > warmup:
-            stale += 1
-            if stale >= settings.patience:
-                log.info("%s: no better validation macro AUC for %d epochs; stopping", name, stale)
-                break
+            # Every rank validates on the whole (small) validation split: same weights, same decision.
+            model.eval()
+            logits = predict_logits(lambda b: forward(model, b), x_val, settings.batch_size * 4, device, use_amp)
+            val_loss = loss_fn(logits.to(device), torch.as_tensor(y_val, device=device)).item()
+            probs = torch.sigmoid(logits).numpy()
+            auc = macro_auc(y_val, probs)
+            record = {
+                "epoch": epoch,
+                "train_loss": total / len(y_train),
+                "val_loss": val_loss,
+                "val_macro_auc": auc,
+                **{
+                    f"val_{k}": v
+                    for k, v in summary_at_thresholds(y_val, probs, np.full(y_val.shape[1], 0.5)).items()
+                    if k != "accuracy"
+                },
+                "lr": optimizer.param_groups[0]["lr"],
+                "threads": threads,
+            }
+            best.history.append(record)
+            if ctx.is_main:
+                _log_epoch(live, record)
+                log.info(
+                    "%s epoch %d: train loss %.4f, val loss %.4f, val macro AUC %.4f",
+                    name,
+                    epoch,
+                    record["train_loss"],
+                    val_loss,
+                    auc,
+                )
+            if auc > best.best_val_macro_auc:
+                best.state_dict = copy.deepcopy(model.state_dict())
+                best.best_epoch, best.best_val_macro_auc, stale = epoch, auc, 0
+            elif epoch > warmup:
+                stale += 1
+                if stale >= settings.patience:
+                    log.info("%s: no better validation macro AUC for %d epochs; stopping", name, stale)
+                    break
     best.epochs_run = len(best.history)
     model.load_state_dict(best.state_dict)
     model.cpu()

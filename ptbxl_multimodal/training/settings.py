@@ -30,7 +30,7 @@ class TrainSettings:
     seed: Annotated[Int, Field(ge=0)]
     device: Literal["auto", "cpu", "cuda"]
     amp: Bool  # mixed precision on CUDA
-    threads: Annotated[Int, Field(ge=0)]  # torch CPU threads; 0 = torch's default
+    threads: Annotated[Int, Field(ge=0)]  # torch CPU threads; 0 = cores / training processes here (cpu_share)
     nproc: Annotated[Int, Field(ge=1)]  # data-parallel processes; 1 = off
 
 

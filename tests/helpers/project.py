@@ -43,6 +43,8 @@ SMALL = {
     "fusion.overrides.epochs": 3,
     "fusion.hidden": 16,
     "evaluate.bootstrap": 20,
+    # a fixed thread count: byte-for-byte reruns must not depend on what else runs beside the suite (cpu_share)
+    "train.common.threads": 2,
 }
 
 

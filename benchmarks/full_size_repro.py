@@ -1,0 +1,99 @@
+"""The whole pipeline at full PTB-XL size, as a user runs it: every stage's wall time and peak memory, and what
+the default epochs would cost on this machine.
+
+    python benchmarks/full_size_repro.py [--mirror /tmp/ptbxl-full] [--records 21799] [--epochs 1]
+                                         [--device cpu|cuda] [--keep DIR]
+
+Builds (or takes) a full-size mirror (mirror.py: the sample's records replicated under new ids; speed and memory
+only, its accuracy means nothing), copies the project with download.source pointed at it and every training at
+--epochs epochs (train.common.epochs, and patience so no run stops early), and runs `dvc repro --single-item` of
+each stage in pipeline order, one DVC process per stage so each gets its own wall time and peak resident memory
+(the whole process tree, sampled every 50 ms). Training stages are extrapolated linearly to their default epochs
+(params.yaml): an upper bound, since early stopping (train.common.patience) usually ends sooner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from measure import ROOT, make_project, run_command
+from mirror import FULL_SIZE, build
+
+
+def stage_names(project: Path) -> list[str]:
+    """The pipeline's stages in dvc.yaml order (foreach expanded), which is an order they can run in."""
+    out = subprocess.run(
+        [sys.executable, "-m", "dvc", "stage", "list", "--name-only"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.split()
+
+
+def default_epochs(stage: str, params: dict) -> int | None:
+    """The default epoch count a stage trains for, or None if it trains no epochs (data stages, the stack)."""
+    common = params["train"]["common"]["epochs"]
+    if stage.startswith(("train@", "crossfit@")):
+        branch = stage.split("@")[1]
+        return params["train"][branch].get("overrides", {}).get("epochs", common)
+    if stage == "fusion" and params["fusion"]["method"] != "stack":
+        return params["fusion"].get("overrides", {}).get("epochs", common)
+    return None
+
+
+def configure(project: Path, epochs: int, device: str) -> None:
+    """Every training at `epochs` epochs with no early stop, on `device`."""
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    common = params["train"]["common"]
+    common.update(epochs=epochs, patience=epochs, device=device)
+    for section in [params["fusion"], *(params["train"][b] for b in ("time", "freq", "spec", "meta"))]:
+        section.get("overrides", {}).pop("epochs", None)
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mirror", type=Path, help="an existing 100 Hz mirror (else one is built)")
+    parser.add_argument("--records", type=int, default=FULL_SIZE)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--keep", type=Path, help="build the project here and keep it (else a temporary folder)")
+    args = parser.parse_args()
+    defaults = yaml.safe_load((ROOT / "params.yaml").read_text())
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="ptbxl-full-"))
+    try:
+        mirror = args.mirror or build(tmp / "mirror", args.records, (100,))
+        project = make_project(tmp / "project", mirror)
+        configure(project, args.epochs, args.device)
+        rows = []
+        for stage in stage_names(project):
+            wall, peak = run_command([sys.executable, "-m", "dvc", "repro", "--single-item", stage], project)
+            epochs = default_epochs(stage, defaults)
+            at_default = wall * epochs / args.epochs if epochs else wall
+            rows.append((stage, wall, peak, epochs, at_default))
+            print(f"measured: {rows[-1]}", flush=True)
+        n = sum(1 for _ in open(mirror / "ptbxl_database.csv")) - 1
+        print(f"\n{n:,} records, {args.epochs} epoch(s) per training, device {args.device}\n")
+        print("| stage | wall s | peak MB | default epochs | at default epochs, min (upper bound) |")
+        print("|---|---:|---:|---:|---:|")
+        for stage, wall, peak, epochs, at_default in rows:
+            print(f"| {stage} | {wall:.0f} | {peak:,.0f} | {epochs or '-'} | {at_default / 60:.1f} |")
+        total, peak, at_default = sum(r[1] for r in rows), max(r[2] for r in rows), sum(r[4] for r in rows)
+        print(f"| **whole run** | {total:.0f} | {peak:,.0f} | | {at_default / 60:.1f} |")
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
