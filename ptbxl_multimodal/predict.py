@@ -83,6 +83,9 @@ def find_records(paths: list[str]) -> tuple[list[Path], list[Prediction]]:
     return found, missing
 
 
+PREDICT_CHUNK = 1024  # records read, preprocessed and scored together: memory stays flat however many are given
+
+
 def predict_records(
     records: list[Path],
     models_dir: Path,
@@ -91,10 +94,12 @@ def predict_records(
     batch_size: int = 256,
     threshold: float | None = None,
     explain: Path | None = None,
+    chunk: int = PREDICT_CHUNK,
 ) -> tuple[list[Prediction], list[str]]:
     """Predict every record (and return the class names); unusable records carry an error instead. Decisions
     use each checkpoint's own thresholds, or `threshold` for every class when given. With `explain` (a folder),
-    each record also gets its explanation, and its figure there."""
+    each record also gets its explanation, and its figure there. Records go through in chunks of `chunk`, so a
+    folder of the whole dataset needs the memory of one chunk."""
     files = {"fusion": models_dir / "fusion.pt"}
     if all_branches:
         files.update({b: models_dir / f"{b}.pt" for b in BRANCH_NAMES})
@@ -112,9 +117,32 @@ def predict_records(
         for name, ckpt in models.items()
     }
     specs = {name: spec for ckpt in models.values() for name, spec in branch_specs(ckpt).items()}
-    classes = fusion["classes"]
-    duration = max(s.duration_s for s in specs.values() if s.duration_s is not None)
+    predictors = {name: Predictor(ckpt, batch_size) for name, ckpt in models.items()}
     results = [Prediction(str(r)) for r in records]
+    figures: set[str] = set()  # figure names given so far (the same record name in two folders)
+    for first in range(0, len(records), chunk):
+        part = slice(first, first + chunk)
+        chunk_results = results[part]  # the same Prediction objects, filled in place
+        rows, inputs = _predict_chunk(
+            records[part], metadata[part], chunk_results, fusion["classes"], specs, predictors, cuts
+        )
+        if explain is not None:
+            _explain_chunk(chunk_results, rows, inputs, first, explain, figures, specs, predictors["fusion"])
+    return results, fusion["classes"]
+
+
+def _predict_chunk(
+    records: list[Path],
+    metadata: np.ndarray,
+    results: list[Prediction],
+    classes: list[str],
+    specs: dict,
+    predictors: dict[str, Predictor],
+    cuts: dict[str, np.ndarray],
+) -> tuple[dict[int, np.ndarray], dict[str, np.ndarray]]:
+    """predict_records on one chunk of records, filling in their `results`; returns the model-input rows of each
+    predicted record (its windows) and the inputs, for the explanations."""
+    duration = max(s.duration_s for s in specs.values() if s.duration_s is not None)
 
     # Read and check every record, cut it into windows of the training length (signal.windows) and group the
     # windows by sampling rate for batched preprocessing. A window that preprocess would have called unusable
@@ -140,7 +168,7 @@ def predict_records(
             rows_of.setdefault(i, []).append(len(owner))
             owner.append(i)
     if not owner:
-        return results, classes
+        return {}, {}
     rows = {i: np.array(rows_of[i]) for i in sorted(rows_of)}
     inputs: dict[str, np.ndarray] = {"meta": metadata[owner]}
     for fs, group in by_rate.items():
@@ -150,7 +178,6 @@ def predict_records(
                 inputs[name] = np.empty((len(owner), *arr.shape[1:]), dtype=np.float32)
             inputs[name][at[fs]] = arr
 
-    predictors = {name: Predictor(ckpt, batch_size) for name, ckpt in models.items()}
     for name, predictor in predictors.items():
         window_probs = predictor(inputs)
         for i in rows:
@@ -159,23 +186,34 @@ def predict_records(
             results[i].decisions[name] = {c: int(p >= t) for c, p, t in zip(classes, probs, cuts[name])}
     for i in rows:
         results[i].missing_inputs = [c for c, v in zip(METADATA_COLUMNS, metadata[i]) if math.isnan(v)]
-    if explain is not None:
-        explain.mkdir(parents=True, exist_ok=True)
-        names: set[str] = set()
-        for i, window_rows in rows.items():
-            name = Path(results[i].record).name
-            name = name if name not in names else f"{name}_{i}"  # the same name in two folders
-            names.add(name)
-            results[i].explanation = explain_record(
-                predictors["fusion"].model,
-                {n: v[window_rows] for n, v in inputs.items()},
-                specs["time"].fs,
-                results[i].windows_s,
-                results[i].probabilities["fusion"],
-                explain / f"{name}.png",
-                results[i].record,
-            )
-    return results, classes
+    return rows, inputs
+
+
+def _explain_chunk(
+    results: list[Prediction],
+    rows: dict[int, np.ndarray],
+    inputs: dict[str, np.ndarray],
+    offset: int,
+    explain: Path,
+    figures: set[str],
+    specs: dict,
+    fusion: Predictor,
+) -> None:
+    """Each predicted record's explanation and its figure in `explain` (a record name seen before gets its index)."""
+    explain.mkdir(parents=True, exist_ok=True)
+    for i, window_rows in rows.items():
+        name = Path(results[i].record).name
+        name = name if name not in figures else f"{name}_{offset + i}"  # the same name in two folders
+        figures.add(name)
+        results[i].explanation = explain_record(
+            fusion.model,
+            {n: v[window_rows] for n, v in inputs.items()},
+            specs["time"].fs,
+            results[i].windows_s,
+            results[i].probabilities["fusion"],
+            explain / f"{name}.png",
+            results[i].record,
+        )
 
 
 def to_json(results: list[Prediction], classes: list[str]) -> str:

@@ -149,3 +149,30 @@ def test_attributions_of_the_trained_time_branch_stay_in_the_one_lead_left(model
     attribution = time_attributions(model_from_checkpoint(fusion).branches["time"], only_v2, 5)
     shares = Explanation(attribution[0], only_v2[0], 100.0, {}).lead_shares()
     np.testing.assert_array_equal(shares[:, LEADS.index("V2")], 1.0)
+
+
+def test_records_in_chunks_get_exactly_what_they_get_all_at_once(models, tmp_path):
+    """predict reads, preprocesses and scores records a chunk at a time (memory stays flat for a whole dataset):
+    chunks of 2 over records of mixed rates and lengths, one of them unusable, give what one chunk gives (to float
+    noise: a batch of other records sums in another order)."""
+    from ptbxl_multimodal.data.metadata import metadata_for
+    from ptbxl_multimodal.predict import predict_records
+
+    folder = tmp_path / "v"
+    records = [
+        variants.original(1),
+        variants.resampled(variants.original(9), folder, 500),
+        variants.cut(variants.original(17), folder, 5.0),  # too short: refused, in the middle of a chunk
+        variants.doubled(variants.original(17), folder),  # three windows
+        variants.original(9),
+    ]
+    meta = metadata_for(records, None, {})
+    one, classes = predict_records(records, models, meta, all_branches=True)
+    chunked, same_classes = predict_records(records, models, meta, all_branches=True, chunk=2)
+    assert classes == same_classes
+    for a, b in zip(chunked, one):
+        assert {**a.__dict__, "probabilities": None} == {**b.__dict__, "probabilities": None}
+        assert a.probabilities.keys() == b.probabilities.keys()
+        for model in a.probabilities:
+            assert a.probabilities[model] == pytest.approx(b.probabilities[model], abs=1e-5)
+    assert one[2].error and not one[2].probabilities and len(one[3].windows_s) == 3
