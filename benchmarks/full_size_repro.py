@@ -8,22 +8,26 @@ Builds (or takes) a full-size mirror (mirror.py: the sample's records replicated
 only, its accuracy means nothing), copies the project with download.source pointed at it and every training at
 --epochs epochs (train.common.epochs, and patience so no run stops early), and runs `dvc repro --single-item` of
 each stage in pipeline order, one DVC process per stage so each gets its own wall time and peak resident memory
-(the whole process tree, sampled every 50 ms). Training stages are extrapolated linearly to their default epochs
-(params.yaml): an upper bound, since early stopping (train.common.patience) usually ends sooner.
+(the whole process tree, sampled every 50 ms). A training stage's epochs are timed from its log (each epoch line's
+time since the log line before it) and extrapolated linearly to the default epochs (params.yaml), its other work
+(start-up, loading, DVC) counted once: an upper bound, since early stopping (train.common.patience) usually ends
+sooner.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import yaml
 
-from measure import ROOT, make_project, run_command
+from measure import ROOT, make_project, run_logged
 from mirror import FULL_SIZE, build
 
 
@@ -37,6 +41,23 @@ def stage_names(project: Path) -> list[str]:
         check=True,
     )
     return out.stdout.split()
+
+
+STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
+EPOCH = re.compile(r" epoch \d+: train loss")
+
+
+def epoch_seconds(log: str) -> float:
+    """Seconds a stage spent in training epochs, from its log: each epoch line's time since the line before it."""
+    total, last = 0.0, None
+    for line in log.splitlines():
+        if not (match := STAMP.match(line)):
+            continue
+        stamp = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f")
+        if last is not None and EPOCH.search(line):
+            total += (stamp - last).total_seconds()
+        last = stamp
+    return total
 
 
 def default_epochs(stage: str, params: dict) -> int | None:
@@ -77,9 +98,10 @@ def main() -> None:
         configure(project, args.epochs, args.device)
         rows = []
         for stage in stage_names(project):
-            wall, peak = run_command([sys.executable, "-m", "dvc", "repro", "--single-item", stage], project)
+            wall, peak, log = run_logged([sys.executable, "-m", "dvc", "repro", "--single-item", stage], project)
             epochs = default_epochs(stage, defaults)
-            at_default = wall * epochs / args.epochs if epochs else wall
+            trained = epoch_seconds(log) if epochs else 0.0
+            at_default = wall - trained + trained * (epochs or args.epochs) / args.epochs
             rows.append((stage, wall, peak, epochs, at_default))
             print(f"measured: {rows[-1]}", flush=True)
         n = sum(1 for _ in open(mirror / "ptbxl_database.csv")) - 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,21 +23,30 @@ def run_measured(code: str, poll: float = 0.05) -> tuple[float, float]:
 
 def run_command(cmd: list[str], cwd: Path, poll: float = 0.05) -> tuple[float, float]:
     """Wall seconds and peak resident memory (MB, whole process tree) of a command; raises if it fails."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    ps = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            tree = [ps, *ps.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(poll)
-    wall = time.perf_counter() - start
+    wall, peak, _ = run_logged(cmd, cwd, poll)
+    return wall, peak
+
+
+def run_logged(cmd: list[str], cwd: Path, poll: float = 0.05) -> tuple[float, float, str]:
+    """run_command's figures and the command's standard error (where the stages log, with timestamps)."""
+    with tempfile.TemporaryFile("w+") as err:  # a file, not a pipe: a long log cannot fill a buffer and stall
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        ps = psutil.Process(proc.pid)
+        peak = 0
+        while proc.poll() is None:
+            try:
+                tree = [ps, *ps.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(poll)
+        wall = time.perf_counter() - start
+        err.seek(0)
+        log = err.read()
     if proc.returncode:
-        raise RuntimeError(f"benchmark step failed ({proc.returncode}): {cmd} {proc.stderr.read()[-2000:]!r}")
-    return wall, peak / 2**20
+        raise RuntimeError(f"benchmark step failed ({proc.returncode}): {cmd} {log[-2000:]!r}")
+    return wall, peak / 2**20, log
 
 
 def make_project(dest: Path, source: Path) -> Path:

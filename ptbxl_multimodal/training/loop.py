@@ -165,6 +165,16 @@ def fit(
     best = FitResult(copy.deepcopy(model.state_dict()), 0, -math.inf, 0)
     stale = 0
     with CpuShare(settings.threads) as share:
+        if ctx.is_main:
+            log.info(
+                "%s: %d training and %d validation records, up to %d epochs on %s (%d torch threads)",
+                name,
+                len(y_train),
+                len(y_val),
+                settings.epochs,
+                device,
+                share.threads,
+            )
         for epoch in range(1, settings.epochs + 1):
             threads = share.apply()  # a fair share of the cores, counted again every epoch
             net.train()
