@@ -74,11 +74,10 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
     fold_ckpts = {n: [checkpoints.load(paths.fold_models(n) / f"fold{g}.pt") for g in range(folds)] for n in names}
 
     # The branch the stack must beat: the best on validation in the form the stack deploys it (bagged or full).
-    bagged = p.test_logits == "bagged"
-    fold_val = fold_logits(fold_ckpts, val.inputs) if bagged else {}
+    fold_val = fold_logits(fold_ckpts, val.inputs)
     deployed_val = (
         {n: f.mean(axis=0) for n, f in fold_val.items()}
-        if bagged
+        if p.test_logits == "bagged"
         else module_logits(fusion_checkpoints.deployed_branches(ckpts, None), val.inputs, INFERENCE_BATCH)
     )
     deployed_auc = {n: macro_auc(val.y, v) for n, v in deployed_val.items()}
@@ -93,7 +92,7 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
         choice.used,
     )
     stack = {**choice.to_dict(), "deployed_val_auc": deployed_auc, "ablations": fit_ablations(z, y, names)}
-    if bagged and choice.used == "stack":  # weights fitted on single fold-model logits see logits of that spread
+    if choice.used == "stack":  # bagged, the weights fitted on single fold-model logits see logits of that spread
         matched = {n: match_spread(f) for n, f in fold_val.items()}
         stack["spread"] = {n: {"center": c.tolist(), "scale": s.tolist()} for n, (c, s) in matched.items()}
 
