@@ -1,7 +1,7 @@
 """Torch threads for a training process: a fair share of this machine's cores among the training processes running
 on it (DVC queue workers, torchrun ranks, a second `dvc exp run`), counted again at every epoch.
 
-With `train.common.threads: 0` (the default) a process alone takes every core it may use, as torch would; two side
+With `train.common.threads: 0` (the default) a process alone takes torch's default thread count, as before; two side
 by side take half each instead of both taking all, which oversubscribes the cores (benchmarks/shared_cpu.py).
 Each training process holds an exclusive lock on its own claim file in a per-user folder under the temp dir while
 it trains; a claim whose lock is free belongs to a process that ended, and is removed. A thread count changes the
@@ -28,12 +28,13 @@ except ImportError:  # Windows: no claims; each process counts only itself
 log = logging.getLogger(__name__)
 
 
+TORCH_DEFAULT_THREADS = torch.get_num_threads()  # before anything sets it: physical cores, or OMP_NUM_THREADS
+
+
 def machine_cores() -> int:
-    """The cores this process may run on (its CPU affinity, which containers and taskset narrow)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+    """The threads a lone training process takes: torch's own default (physical cores, or OMP_NUM_THREADS, which
+    torchrun sets to 1 per rank), so a process alone runs exactly as torch would run it."""
+    return TORCH_DEFAULT_THREADS
 
 
 def claims_folder() -> Path:
