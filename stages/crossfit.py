@@ -17,7 +17,7 @@ def main() -> None:
     branch = parser.parse_args().branch
     raw = read_params()
     params, split = load_branch_params(raw, branch), load_section(raw, "split", SplitSettings)
-    crossfit_branch(branch, params, split, load_section(raw, "crossfit", CrossfitSettings).folds, ProjectPaths())
+    crossfit_branch(branch, params, split, load_section(raw, "crossfit", CrossfitSettings), ProjectPaths())
 
 
 if __name__ == "__main__":

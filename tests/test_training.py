@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ptbxl_multimodal.errors import TrainingError
+from ptbxl_multimodal.training.crossfit import CrossfitSettings
 from ptbxl_multimodal.training.loop import epoch_batches, fit, mix, mixup_partners, pos_weight, sample_weights
 from ptbxl_multimodal.training.settings import TrainSettings
 
@@ -229,3 +230,10 @@ def test_training_log_counts_epochs_from_one_and_summarises_the_kept_epoch(tmp_p
     assert summary["val"]["macro_auc"] == 0.90 and summary["train"]["loss"] == 0.5
     steps = (tmp_path / "log/plots/metrics/val/macro_auc.tsv").read_text().splitlines()[1:]
     assert [int(line.split("\t")[0]) for line in steps] == [1, 2, 3]
+
+
+def test_fold_models_train_for_the_crossfit_epoch_budget_or_the_branch_own():
+    branch = settings(epochs=30, lr=0.003)
+    assert CrossfitSettings(folds=4, epochs=0).fold_training(branch) == branch
+    fold = CrossfitSettings(folds=2, epochs=12).fold_training(branch)
+    assert fold.epochs == 12 and fold == settings(epochs=12, lr=0.003)

@@ -8,6 +8,7 @@ predicts the held-out group, so no record's out-of-fold logit comes from a model
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -32,6 +33,7 @@ from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.runtime import predict_logits
 from ptbxl_multimodal.schema import Int, settings
 from ptbxl_multimodal.training.decisions import fit_decisions
+from ptbxl_multimodal.training.settings import TrainSettings
 from ptbxl_multimodal.training.train_branch import BranchParams, fit_branch, validation_logits
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,11 @@ class CrossfitSettings:
     """params.yaml `crossfit`: how the training split is dealt into groups for out-of-fold logits."""
 
     folds: Annotated[Int, Field(ge=2)]  # cross-fitting groups of the training split
+    epochs: Annotated[Int, Field(ge=0)]  # the fold models' epoch budget; 0 = the branch's own (train.common)
+
+    def fold_training(self, training: TrainSettings) -> TrainSettings:
+        """The training settings of a fold model: the branch's, with this epoch budget where one is set."""
+        return dataclasses.replace(training, epochs=self.epochs) if self.epochs else training
 
 
 def crossfit_groups(
@@ -92,9 +99,13 @@ def _subset(data: SplitData, rows: np.ndarray) -> SplitData:
     return SplitData(data.ecg_id[rows], data.y[rows], {n: x[rows] for n, x in data.inputs.items()})
 
 
-def crossfit_branch(name: str, params: BranchParams, split: SplitSettings, k: int, paths: ProjectPaths) -> dict:
+def crossfit_branch(
+    name: str, params: BranchParams, split: SplitSettings, settings: CrossfitSettings, paths: ProjectPaths
+) -> dict:
     """Train `name` K times, each without one group; write the K fold checkpoints and the out-of-fold logits of
     every training record (data/oof/<name>.h5); return a summary (out-of-fold macro AUC, per-fold epochs)."""
+    k = settings.folds
+    params = dataclasses.replace(params, training=settings.fold_training(params.training))
     ids = json.loads(paths.split.read_text())
     files = input_files(paths, [name])
     train, val = (load_split(files, ids[s], paths.records) for s in ("train", "val"))
