@@ -11,12 +11,16 @@ each stage in pipeline order, one DVC process per stage so each gets its own wal
 (the whole process tree, sampled every 50 ms). A training stage's epochs are timed from its log (each epoch line's
 time since the log line before it) and extrapolated linearly to the default epochs (params.yaml), its other work
 (start-up, loading, DVC) counted once: an upper bound, since early stopping (train.common.patience) usually ends
-sooner.
+sooner. Fold models train --epochs epochs too, and are extrapolated to crossfit.epochs (or the branch's own).
+
+With --keep DIR run again on the same folder after a change (of the project's code or params.yaml), only the
+stages that change touches rerun and are measured; the others are listed as kept from the earlier run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -65,10 +69,19 @@ def default_epochs(stage: str, params: dict) -> int | None:
     common = params["train"]["common"]["epochs"]
     if stage.startswith(("train@", "crossfit@")):
         branch = stage.split("@")[1]
-        return params["train"][branch].get("overrides", {}).get("epochs", common)
+        own = params["train"][branch].get("overrides", {}).get("epochs", common)
+        return (params["crossfit"]["epochs"] or own) if stage.startswith("crossfit@") else own
     if stage == "fusion" and params["fusion"]["method"] != "stack":
         return params["fusion"].get("overrides", {}).get("epochs", common)
     return None
+
+
+def up_to_date(stage: str, project: Path) -> bool:
+    """Whether `dvc repro` would skip the stage (a kept project's stage that no change touched)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--json", stage], cwd=project, capture_output=True, text=True
+    )
+    return out.returncode == 0 and json.loads(out.stdout or "{}") == {}
 
 
 def configure(project: Path, epochs: int, device: str) -> None:
@@ -77,6 +90,7 @@ def configure(project: Path, epochs: int, device: str) -> None:
     params = yaml.safe_load(path.read_text())
     common = params["train"]["common"]
     common.update(epochs=epochs, patience=epochs, device=device)
+    params["crossfit"]["epochs"] = 0
     for section in [params["fusion"], *(params["train"][b] for b in ("time", "freq", "spec", "meta"))]:
         section.get("overrides", {}).pop("epochs", None)
     path.write_text(yaml.safe_dump(params, sort_keys=False))
@@ -88,7 +102,12 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=FULL_SIZE)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--keep", type=Path, help="build the project here and keep it (else a temporary folder)")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="build the project here and keep it (else a temporary folder); run again on the same folder after a "
+        "change, only the stages it touches rerun and are measured",
+    )
     args = parser.parse_args()
     defaults = yaml.safe_load((ROOT / "params.yaml").read_text())
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="ptbxl-full-"))
@@ -96,8 +115,11 @@ def main() -> None:
         mirror = args.mirror or build(tmp / "mirror", args.records, (100,))
         project = make_project(tmp / "project", mirror)
         configure(project, args.epochs, args.device)
-        rows = []
+        rows, kept = [], []
         for stage in stage_names(project):
+            if up_to_date(stage, project):  # a kept project: its figures are those of the earlier run
+                kept.append(stage)
+                continue
             wall, peak, log = run_logged([sys.executable, "-m", "dvc", "repro", "--single-item", stage], project)
             epochs = default_epochs(stage, defaults)
             trained = epoch_seconds(log) if epochs else 0.0
@@ -111,7 +133,9 @@ def main() -> None:
         for stage, wall, peak, epochs, at_default in rows:
             print(f"| {stage} | {wall:.0f} | {peak:,.0f} | {epochs or '-'} | {at_default / 60:.1f} |")
         total, peak, at_default = sum(r[1] for r in rows), max(r[2] for r in rows), sum(r[4] for r in rows)
-        print(f"| **whole run** | {total:.0f} | {peak:,.0f} | | {at_default / 60:.1f} |")
+        print(f"| **rerun** | {total:.0f} | {peak:,.0f} | | {at_default / 60:.1f} |")
+        if kept:
+            print(f"\nup to date in the kept project, not rerun: {', '.join(kept)}")
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

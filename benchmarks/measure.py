@@ -61,5 +61,6 @@ def make_project(dest: Path, source: Path) -> Path:
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
     git = ["git", "-c", "user.name=benchmark", "-c", "user.email=benchmark@localhost"]
     subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
-    subprocess.run([*git, "commit", "-qm", "benchmark copy"], cwd=dest, check=True)  # dvclive needs a commit
+    # dvclive needs a commit; empty when `dest` is a kept copy of an unchanged project
+    subprocess.run([*git, "commit", "-qm", "benchmark copy", "--allow-empty"], cwd=dest, check=True)
     return dest
