@@ -60,7 +60,7 @@ def ridge(paths: ProjectPaths, lambdas: list[float], n_boot: int) -> None:
         boot = resampled_aucs(val.y, fused, resamples).mean(axis=1)
         base = boot if base is None else base
         low, high = np.percentile(boot - base, [2.5, 97.5])
-        bce = float(stacking._bce(fused, val.y).mean())
+        bce = float(stacking.bce(fused, val.y).mean())
         print(
             f"lambda {lam:g}: validation BCE {bce:.4f}, macro AUC {macro_auc(val.y, fused):.4f}, "
             f"minus lambda {lambdas[0]:g} [{low:+.4f}, {high:+.4f}], largest weight {weights.max():.2f}"
@@ -87,7 +87,7 @@ def spread(paths: ProjectPaths, folds: int, n_boot: int) -> None:
     forms = {"bagged, plain mean": plain, "bagged, spread matched": matched, "full (train@ models)": full}
     fused = {form: _stacked(zs, weights, intercept) for form, zs in forms.items()}
     resamples = bootstrap_indices(val.y, n_boot, 0)
-    bce = {form: stacking._bce(f, val.y).mean(axis=1) for form, f in fused.items()}  # per record
+    bce = {form: stacking.bce(f, val.y).mean(axis=1) for form, f in fused.items()}  # per record
     auc = {form: resampled_aucs(val.y, f, resamples).mean(axis=1) for form, f in fused.items()}
     base = "bagged, plain mean"
     print(f"validation split: {len(val.y)} records; stack weights fitted on out-of-fold logits ({folds} groups)")

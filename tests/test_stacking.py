@@ -126,7 +126,7 @@ def test_spread_matching_gives_the_bag_one_fold_models_spread_and_the_fitted_wei
     assert (scales[1] > scales[0]).all() and (scales[0] > 1).all()
 
     def bce(z):
-        return stacking._bce(combine(z, weights, intercept), y).mean()
+        return stacking.bce(combine(z, weights, intercept), y).mean()
 
     assert bce(matched) < bce(plain) - 0.005
 

@@ -24,7 +24,7 @@ INTERCEPT_BOUND = 30.0  # a class without positives would push the intercept to 
 RIDGE = 0.01
 
 
-def _bce(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
+def bce(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Binary cross-entropy of logits against 0/1 targets, elementwise."""
     return -(y * log_expit(scores) + (1 - y) * log_expit(-scores))
 
@@ -48,7 +48,7 @@ def _loss(theta: np.ndarray, x: np.ndarray, t: np.ndarray) -> tuple[float, np.nd
     w = theta[:-1]
     s = x @ w + theta[-1]
     residual = (expit(s) - t) / len(t)
-    value = float(_bce(s, t).mean()) + RIDGE * float(w @ w)
+    value = float(bce(s, t).mean()) + RIDGE * float(w @ w)
     return value, np.append(x.T @ residual + 2 * RIDGE * w, residual.sum())
 
 
@@ -75,7 +75,7 @@ def held_out_loss(z: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
     for g in np.unique(groups):
         held = groups == g
         weights, intercept = fit_combiner(z[~held], y[~held])
-        total += _bce(combine(z[held], weights, intercept), y[held]).sum()
+        total += bce(combine(z[held], weights, intercept), y[held]).sum()
     return float(total / y.size)
 
 
