@@ -134,11 +134,26 @@ def test_forced_rerun_reproduces_every_hash_in_dvc_lock(project):
 
 
 def test_exp_run_with_a_list_and_exp_show(project):
-    dvc(project, "exp", "run", "-n", "ablation", "-S", "fusion.branches=[time,meta]")
+    """A list value through `-S`, here with the other test-time form of the stack (the default is `full`)."""
+    import torch
+
+    dvc(project, "exp", "run", "-n", "ablation", "-S", "fusion.branches=[time,meta]", "-S", "fusion.test_logits=bagged")
     shown = json.loads(dvc(project, "exp", "show", "--json").stdout)
     text = json.dumps(shown)
     assert "ablation" in text and '"branches": ["time", "meta"]' in text and '"auc":' in text
     assert yaml.safe_load((project / "params.yaml").read_text())["fusion"]["branches"] == ["time", "meta"]
+    # A bagged stack (not a fallback) spreads each branch's fold-model mean back to one fold model's spread, per
+    # class; a fallback deploys the plain mean of the best branch's fold models.
+    fusion = torch.load(project / "models/fusion.pt", weights_only=True)
+    assert fusion["head"]["test_logits"] == "bagged" and set(fusion["fold_branches"]) == {"time", "meta"}
+    stack = fusion["stack"]
+    if stack["used"] == "stack":
+        assert set(stack["spread"]) == {"time", "meta"}
+        for match in stack["spread"].values():
+            assert len(match["center"]) == len(match["scale"]) == 5
+            assert all(1 - 1e-6 <= s < 3.0 for s in match["scale"])  # sd of a mean <= the mean of the sds
+    else:
+        assert "spread" not in stack
     git(project, "checkout", "--", ".")
     dvc(project, "checkout")
 

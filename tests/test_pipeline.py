@@ -204,21 +204,8 @@ def test_checkpoints_are_self_contained(project):
     fusion = torch.load(project / "models/fusion.pt", weights_only=True)
     assert set(fusion["branches"]) == {"time", "freq", "spec", "meta"}
     assert fusion["branches"]["spec"]["input_spec"]["spectrogram"]["nperseg"] == 64
-
-
-def test_the_bagged_stack_stores_the_spread_its_weights_were_fitted_at(project):
-    """Under the default `test_logits: bagged`, a stack (not a fallback) spreads each branch's fold-model mean back
-    to one fold model's spread, per class; a fallback deploys the plain mean of the best branch's fold models."""
-    import torch
-
-    stack = torch.load(project / "models/fusion.pt", weights_only=True)["stack"]
-    if stack["used"] != "stack":
-        assert "spread" not in stack
-        return
-    assert set(stack["spread"]) == {"time", "freq", "spec", "meta"}
-    for match in stack["spread"].values():
-        assert len(match["center"]) == len(match["scale"]) == 5
-        assert all(1 - 1e-6 <= s < 3.0 for s in match["scale"])  # sd of a mean <= the mean of the sds
+    # the default test-time form: the train@ models alone, no fold models carried along
+    assert fusion["head"]["test_logits"] == "full" and fusion["fold_branches"] is None
 
 
 def test_data_stages_over_http(serve, tmp_path):
