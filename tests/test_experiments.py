@@ -137,7 +137,8 @@ def test_exp_run_with_a_list_and_exp_show(project):
     """A list value through `-S`, here with the other test-time form of the stack (the default is `full`)."""
     import torch
 
-    dvc(project, "exp", "run", "-n", "ablation", "-S", "fusion.branches=[time,meta]", "-S", "fusion.test_logits=bagged")
+    bagged_stack = ["-S", "fusion.method=stack", "-S", "fusion.test_logits=bagged"]  # earlier tests set `gated`
+    dvc(project, "exp", "run", "-n", "ablation", "-S", "fusion.branches=[time,meta]", *bagged_stack)
     shown = json.loads(dvc(project, "exp", "show", "--json").stdout)
     text = json.dumps(shown)
     assert "ablation" in text and '"branches": ["time", "meta"]' in text and '"auc":' in text

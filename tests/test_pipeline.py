@@ -83,8 +83,8 @@ def test_metrics_cover_every_model_with_the_promised_keys(project):
     assert set(fusion["fusion_minus"]) == {"time", "freq", "spec", "meta"}
     best = fusion["validation_best_branch"]
     assert set(fusion["fusion_minus"][best]["per_class_auc"]) == {"CD", "HYP", "MI", "NORM", "STTC"}  # train@ models
-    like = fusion["like_for_like"]  # against each branch as the fusion deploys it (bagged), and the ablations
-    assert like["form"] == "bagged" and like["validation_best"] == best
+    like = fusion["like_for_like"]  # against each branch as the fusion deploys it (full), and the ablations
+    assert like["form"] == "full" and like["validation_best"] == best
     vs_best = json.loads((project / "metrics/eval/fusion_vs_best.json").read_text())
     assert vs_best["auc"] == round(like["fusion_minus_best"]["diff"], 4) and vs_best["vs"] == best
     assert vs_best["auc_lo"] <= vs_best["auc"] <= vs_best["auc_hi"] and 0 <= vs_best["p_le0"] <= 1
