@@ -33,6 +33,9 @@ import yaml
 
 from measure import ROOT, make_project, run_logged
 from mirror import FULL_SIZE, build
+from ptbxl_multimodal.params_file import load_section
+from ptbxl_multimodal.training.crossfit import CrossfitSettings
+from ptbxl_multimodal.training.train_branch import load_branch_params
 
 
 def stage_names(project: Path) -> list[str]:
@@ -68,9 +71,10 @@ def default_epochs(stage: str, params: dict) -> int | None:
     """The default epoch count a stage trains for, or None if it trains no epochs (data stages, the stack)."""
     common = params["train"]["common"]["epochs"]
     if stage.startswith(("train@", "crossfit@")):
-        branch = stage.split("@")[1]
-        own = params["train"][branch].get("overrides", {}).get("epochs", common)
-        return (params["crossfit"]["epochs"] or own) if stage.startswith("crossfit@") else own
+        training = load_branch_params(params, stage.split("@")[1]).training  # the branch's overrides applied
+        if stage.startswith("crossfit@"):
+            training = load_section(params, "crossfit", CrossfitSettings).fold_training(training)
+        return training.epochs
     if stage == "fusion" and params["fusion"]["method"] != "stack":
         return params["fusion"].get("overrides", {}).get("epochs", common)
     return None
