@@ -2,10 +2,10 @@
 setting? Measured end to end: `dvc repro --force --single-item train@<branch>` in two copies of the project at once.
 
     python benchmarks/shared_cpu.py [--source ../shared/ptbxl] [--branch time] [--epochs 3]
-                                    [--settings default 2 1 passive]
+                                    [--settings share 2 1 passive]
 
-Each setting is a `train.common.threads` value: "default" (params.yaml's 0: a fair share of the cores among the
-training processes running, training/cpu_share.py), a number (that many threads whatever else runs; the number of
+Each setting is a `train.common.threads` value: "share" (a fair share of the cores among the training processes
+running, training/cpu_share.py), a number (that many threads whatever else runs; the number of
 cores is what torch takes by itself), or "passive" (all the cores, with OMP_WAIT_POLICY=PASSIVE so idle threads
 sleep instead of spinning). For each: one run alone, then two at once;
 it prints wall seconds and the slowdown of the pair against one alone measured in the same run (the pair does
@@ -28,13 +28,12 @@ import yaml
 from measure import ROOT, make_project
 
 
-def _set(project: Path, branch: str, epochs: int, threads: int | None) -> None:
+def _set(project: Path, branch: str, epochs: int, threads: int | str) -> None:
     path = project / "params.yaml"
     params = yaml.safe_load(path.read_text())
     params["train"]["common"]["epochs"] = epochs
     params["train"]["common"]["patience"] = epochs
-    if threads is not None:
-        params["train"]["common"]["threads"] = threads
+    params["train"]["common"]["threads"] = threads
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
@@ -57,7 +56,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "ptbxl")
     parser.add_argument("--branch", default="time")
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--settings", nargs="+", default=["default", str(os.cpu_count()), "1"])
+    parser.add_argument("--settings", nargs="+", default=["share", str(os.cpu_count()), "1"])
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ptbxl-shared-"))
     try:
@@ -68,7 +67,8 @@ def main() -> None:
         for setting in args.settings:
             env = dict(os.environ)
             env.pop("OMP_WAIT_POLICY", None)
-            threads = None if setting == "default" else os.cpu_count() if setting == "passive" else int(setting)
+            threads: int | str = setting if setting == "share" else os.cpu_count() or 1
+            threads = int(setting) if setting.isdigit() else threads
             if setting == "passive":
                 env["OMP_WAIT_POLICY"] = "PASSIVE"
             for p in projects:

@@ -1,12 +1,14 @@
-"""Torch threads for a training process: a fair share of this machine's cores among the training processes running
-on it (DVC queue workers, torchrun ranks, a second `dvc exp run`), counted again at every epoch.
+"""Torch threads for a training process: a fixed count (the default), or on request a fair share of this machine's
+cores among the training processes running on it (DVC queue workers, torchrun ranks, a second `dvc exp run`).
 
-With `train.common.threads: 0` (the default) a process alone takes torch's default thread count, as before; two side
-by side take half each instead of both taking all, which oversubscribes the cores (benchmarks/shared_cpu.py).
-Each training process holds an exclusive lock on its own claim file in a per-user folder under the temp dir while
-it trains; a claim whose lock is free belongs to a process that ended, and is removed. A thread count changes the
-order of floating-point sums, so runs repeat exactly when they ran with the same counts (logged with each
-epoch); a number in `threads` fixes it.
+A thread count changes the order of floating-point sums, and so the trained model: `train.common.threads: 0` (the
+default) takes torch's default thread count here (the physical cores, or OMP_NUM_THREADS), the same whatever else
+runs, so the same commit and params give the same models and metrics on one machine; a number fixes the count
+anywhere. `threads: share` takes cores // (training processes running now), counted again at every epoch: two
+side by side take half each instead of both taking all, which oversubscribes the cores (benchmarks/shared_cpu.py),
+but the models then depend on what else ran. Each training process holds an exclusive lock on its own claim file in
+a per-user folder under the temp dir while it trains; a claim whose lock is free belongs to a process that ended,
+and is removed.
 """
 
 from __future__ import annotations
@@ -45,9 +47,10 @@ def claims_folder() -> Path:
 
 class CpuShare:
     """This process's claim on the machine's cores while it trains (a context manager); `apply()` sets torch's
-    thread count to the requested number, or with 0 to cores // (training processes running now)."""
+    thread count to the requested number, with 0 to torch's default here, with "share" to cores // (training
+    processes running now)."""
 
-    def __init__(self, requested: int, folder: Path | None = None, cores: int | None = None):
+    def __init__(self, requested: int | str, folder: Path | None = None, cores: int | None = None):
         self.requested = requested
         self.folder = folder or claims_folder()
         self.cores = cores or machine_cores()
@@ -94,8 +97,9 @@ class CpuShare:
 
     def apply(self) -> int:
         """Set torch's thread count for the next epoch and return it."""
-        processes = 1 if self.requested else self.processes()
-        threads = self.requested or max(1, self.cores // processes)
+        processes = self.processes() if self.requested == "share" else 1
+        fixed = self.requested if isinstance(self.requested, int) else 0
+        threads = fixed or max(1, self.cores // processes)
         if threads != self.threads:
             if self.threads:
                 log.info("torch threads %d -> %d (%d training processes here)", self.threads, threads, processes)

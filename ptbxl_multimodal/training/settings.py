@@ -30,7 +30,9 @@ class TrainSettings:
     seed: Annotated[Int, Field(ge=0)]
     device: Literal["auto", "cpu", "cuda"]
     amp: Bool  # mixed precision on CUDA
-    threads: Annotated[Int, Field(ge=0)]  # torch CPU threads; 0 = cores / training processes here (cpu_share)
+    # torch CPU threads: N, 0 = torch's default here (the physical cores), or "share" (cores / training processes
+    # running here, counted every epoch: faster side by side, but results then depend on what else runs)
+    threads: Annotated[Int, Field(ge=0)] | Literal["share"]
     nproc: Annotated[Int, Field(ge=1)]  # data-parallel processes; 1 = off
 
 
