@@ -127,7 +127,7 @@ def test_compact_metrics_are_the_compared_figures():
         "macro_auc_ci95_low": 0.8,
         "macro_auc_ci95_high": 0.95,
         "fmax": 0.7,
-        "macro": {"f1": 0.6},
+        "macro": {"f1": 0.6, "balanced_accuracy": 0.75},
         "subset_accuracy": 0.5,
         "test_records": 65,
         "per_class": {},
@@ -139,6 +139,7 @@ def test_compact_metrics_are_the_compared_figures():
         "fmax": 0.7,
         "f1": 0.6,
         "subset_acc": 0.5,
+        "bal_acc": 0.75,
         "n_test": 65,
         "val_auc": 0.91,
     }

@@ -77,7 +77,8 @@ def paired_differences(
 
 def compact(result: dict, val_auc: float) -> dict:
     """The few figures people compare across runs, one row per model in `dvc metrics show` (fits 120 columns):
-    test macro AUC and its 95% bootstrap interval, Fmax, macro F1 and subset accuracy at the validation-tuned
+    test macro AUC and its 95% bootstrap interval, Fmax, macro F1, subset accuracy (every class right) and macro
+    balanced accuracy (mean of sensitivity and specificity) at the validation-tuned
     thresholds, the test size, and the validation macro AUC of the kept epoch (the selection criterion).
 
     Figures are rounded to 4 decimals (a tenth of what a bootstrap interval on the sample can resolve); per-class
@@ -91,6 +92,7 @@ def compact(result: dict, val_auc: float) -> dict:
             "fmax": result["fmax"],
             "f1": result["macro"]["f1"],
             "subset_acc": result["subset_accuracy"],
+            "bal_acc": result["macro"]["balanced_accuracy"],
             "n_test": result["test_records"],
             "val_auc": val_auc,
         }
