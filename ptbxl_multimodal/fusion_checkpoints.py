@@ -11,9 +11,10 @@ from torch import nn
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.checkpoints import branch_from_checkpoint, cpu_state
+from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.models.base import BranchModel
 from ptbxl_multimodal.models.fusion import FusionHead, FusionModel
-from ptbxl_multimodal.models.stacked import BaggedBranch, StackedFusion
+from ptbxl_multimodal.models.stacked import AlignedBranch, BaggedBranch, StackedFusion
 
 
 def fusion_checkpoint(
@@ -64,27 +65,34 @@ def fusion_head(head_config: dict, n_classes: int) -> FusionHead:
     )
 
 
-def deployed_branches(
-    branch_ckpts: dict[str, dict], fold_ckpts: dict[str, list[dict]] | None, spread: dict[str, dict] | None = None
-) -> dict[str, nn.Module]:
-    """Each branch in the form the stacked fusion uses at test time: the train@ model, or with `fold_ckpts` the
-    mean of its cross-fitting models (bagged), spread back to one fold model's spread where `spread` (branch ->
-    center, scale; training.stacking.match_spread) names it; in eval mode."""
+def deployed_branches(branch_ckpts: dict[str, dict], fold_ckpts: dict[str, list[dict]] | None) -> dict[str, nn.Module]:
+    """Each branch in the form the stacked fusion uses at test time, before alignment: the train@ model, or with
+    `fold_ckpts` the mean of its cross-fitting models (bagged); in eval mode."""
     if not fold_ckpts:
         return {name: branch_from_checkpoint(b) for name, b in branch_ckpts.items()}
-    out: dict[str, nn.Module] = {}
-    for name in branch_ckpts:
-        match = (spread or {}).get(name)
-        center, scale = (torch.tensor(match["center"]), torch.tensor(match["scale"])) if match else (None, None)
-        out[name] = BaggedBranch([branch_from_checkpoint(f) for f in fold_ckpts[name]], center, scale).eval()
-    return out
+    return {name: BaggedBranch([branch_from_checkpoint(f) for f in fold_ckpts[name]]).eval() for name in branch_ckpts}
+
+
+def aligned_branches(raw: dict[str, nn.Module], align: dict[str, dict]) -> dict[str, nn.Module]:
+    """The deployed branches mapped onto their fold models' per-class centre and spread (`align`: branch -> scale,
+    offset; training.stacking.align_to_folds)."""
+    return {
+        name: AlignedBranch(module, torch.tensor(align[name]["scale"]), torch.tensor(align[name]["offset"])).eval()
+        for name, module in raw.items()
+    }
 
 
 def stacked_from_checkpoint(ckpt: dict[str, Any]) -> StackedFusion:
-    """Rebuild the stacked fusion (full branches, or their bagged cross-fitting models), in eval mode. A checkpoint
-    older than the spread matching has none and deploys the plain mean, as it did."""
-    branches = deployed_branches(ckpt["branches"], ckpt.get("fold_branches"), ckpt["stack"].get("spread"))
+    """Rebuild the stacked fusion (full branches, or their bagged cross-fitting models, each aligned to the logits
+    the weights were fitted on), in eval mode."""
     stack = ckpt["stack"]
+    if "align" not in stack:
+        raise StageError(
+            "this stacked fusion checkpoint predates the alignment of deployed to fitted logits (its weights do not "
+            "apply to its branches as stored); rerun the fusion stage: `dvc repro fusion`"
+        )
+    raw = deployed_branches(ckpt["branches"], ckpt.get("fold_branches"))
+    branches = aligned_branches(raw, stack["align"])
     return StackedFusion(branches, torch.tensor(stack["weights"]), torch.tensor(stack["intercept"])).eval()
 
 

@@ -62,7 +62,7 @@ def blend(fusion: dict, paths: ProjectPaths, project: Path, val: SplitData) -> n
     out = np.empty(val.y.shape)
     for g in range(BLEND_FOLDS):
         held = groups == g
-        weights, intercept = stacking.fit_combiner(z_val[~held], val.y[~held].astype(np.float64))
+        weights, intercept = stacking.fit_combiner(z_val[~held], val.y[~held].astype(np.float64), None, 0.01)
         out[held] = stacking.combine(z_val[held], weights, intercept)
     return out
 

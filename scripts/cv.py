@@ -85,6 +85,7 @@ def to_run(name: str, data: dict) -> Run | None:
         vs_best["auc"],
         vs_best["n_test"] / vs_best["n_train"],
         views,
+        vs_best.get("live_branches"),
     )
 
 

@@ -38,6 +38,7 @@ class Run:
     fusion_minus_best: float
     test_train_ratio: float
     views: dict[str, float]
+    live_branches: int | None = None  # branches the deployed fusion combines (1: one branch alone); None: unknown
 
 
 def corrected_t_test(differences: np.ndarray, test_train_ratio: float) -> tuple[float, float]:
@@ -122,6 +123,7 @@ def summarize(runs: list[Run], kind: str) -> dict:
             "test_train_ratio": ratio,
         },
         "views": views,
+        "single_branch": [r.name for r in runs if r.live_branches == 1],
     }
 
 
@@ -145,6 +147,13 @@ def to_markdown(summary: dict) -> str:
         f"| test macro AUC | {f['mean']:+.3f} [{f['lo']:+.3f}, {f['hi']:+.3f}] | {f['t']:.2f} (p = {f['p']:.2f}) "
         f"| {f['wins']} of {len(names)} | {per_run} |",
     ]
+    if summary.get("single_branch"):
+        lines += [
+            "",
+            f"**Flagged:** the deployed fusion of {', '.join(summary['single_branch'])} is a single branch (every "
+            "other branch weighted 0): its fusion rows measure that branch, and its ablation rows compare "
+            "stacks with it.",
+        ]
     if summary["views"]:
         lines += [
             "",

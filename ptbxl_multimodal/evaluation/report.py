@@ -99,14 +99,22 @@ def _stack_section(ckpt: dict) -> list[str]:
     return [
         "### The stacked fusion",
         "",
-        f"Uses **{stack['used']}**: held-out (leave one cross-fitting group out) BCE "
-        f"{stack['held_out_loss_stack']:.4f} for the combination against {stack['held_out_loss_best']:.4f} for "
-        f"`{stack['best_branch']}` alone (the branch with the best validation macro AUC). Test-time branch logits: "
-        f"`{ckpt['head']['test_logits']}`. Weights on the branch logits per class:",
+        f"Uses **{stack['used']}**: per class, non-negative weights on the branch logits fitted on out-of-fold "
+        f"logits, shrunk toward the average of the calibrated branches by the strength with the lowest held-out "
+        f"(leave one cross-fitting group out) BCE: {_losses(stack['held_out_loss'])}. Test-time branch logits: "
+        f"`{ckpt['head']['test_logits']}`, each mapped per class onto its cross-fitting models' centre and spread "
+        f"on validation, so the weights apply to logits of the kind they were fitted on. The comparator: "
+        f"`{stack['best_branch']}` (the branch with the best validation macro AUC). Weights per class:",
         "",
         _table(["class", *names, "intercept"], rows),
         "",
     ]
+
+
+def _losses(held_out: dict[str, float]) -> str:
+    """'strength: loss' pairs, the chosen (lowest) in bold."""
+    low = min(held_out.values())
+    return ", ".join(f"**{k}: {v:.4f}**" if v == low else f"{k}: {v:.4f}" for k, v in held_out.items())
 
 
 def write_report(

@@ -7,22 +7,32 @@ from torch import nn
 
 
 class BaggedBranch(nn.Module):
-    """The mean logits of a branch's cross-fitting models (a bagged ensemble), optionally spread back out per class
-    to one fold model's spread: center + scale * (mean - center). Averaging K models shrinks each branch's logits by
-    its own amount; the stack's weights were fitted on single fold-model logits (training.stacking.match_spread)."""
+    """The mean logits of a branch's cross-fitting models (a bagged ensemble)."""
 
-    center: torch.Tensor  # buffers, (C,)
-    scale: torch.Tensor
-
-    def __init__(self, models: list[nn.Module], center: torch.Tensor | None = None, scale: torch.Tensor | None = None):
+    def __init__(self, models: list[nn.Module]):
         super().__init__()
         self.members = nn.ModuleList(models)
-        self.register_buffer("center", torch.zeros(()) if center is None else center.float())
-        self.register_buffer("scale", torch.ones(()) if scale is None else scale.float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = torch.stack([m(x) for m in self.members]).mean(dim=0)
-        return mean if self.scale.ndim == 0 else self.center + self.scale * (mean - self.center)
+        return torch.stack([m(x) for m in self.members]).mean(dim=0)
+
+
+class AlignedBranch(nn.Module):
+    """A branch's deployed logits mapped per class onto its cross-fitting models' centre and spread: scale * z +
+    offset (training.stacking.align_to_folds). The stack's weights were fitted on single fold-model logits; this
+    makes the logits they are applied to the kind they were fitted on."""
+
+    scale: torch.Tensor  # buffers, (C,)
+    offset: torch.Tensor
+
+    def __init__(self, model: nn.Module, scale: torch.Tensor, offset: torch.Tensor):
+        super().__init__()
+        self.model = model
+        self.register_buffer("scale", scale.float())
+        self.register_buffer("offset", offset.float())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.model(x) + self.offset
 
 
 class StackedFusion(nn.Module):

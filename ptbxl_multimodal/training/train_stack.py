@@ -3,8 +3,8 @@
 The combiner is fitted on logits of models that never saw the records they score (training.crossfit), so it
 learns how far to trust each branch on unseen data, not how well each memorised the training split. At test
 time the weights apply to the train@ models (`fusion.test_logits: full`) or to the mean of each branch's fold
-models (`bagged`, spread back to one fold model's spread: training.stacking.match_spread); both are measured on
-validation here and recorded.
+models (`bagged`), each mapped per class onto its fold models' centre and spread on validation
+(training.stacking.align_to_folds), so the logits the weights see are of the kind they were fitted on.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ptbxl_multimodal.paths import ProjectPaths
 from ptbxl_multimodal.runtime import INFERENCE_BATCH, module_logits
 from ptbxl_multimodal.training.crossfit import read_oof
 from ptbxl_multimodal.training.decisions import fit_decisions
-from ptbxl_multimodal.training.stacking import choose_combiner, fit_ablations, match_spread
+from ptbxl_multimodal.training.stacking import STRENGTHS, align_to_folds, combine, fit_ablations, fit_shrunk
 from ptbxl_multimodal.training.train_fusion import FusionParams, load_branches
 
 log = logging.getLogger(__name__)
@@ -59,10 +59,31 @@ def fold_logits(fold_ckpts: dict[str, list[dict]], inputs: dict[str, np.ndarray]
     }
 
 
+def alignment(raw: dict[str, np.ndarray], folds: dict[str, np.ndarray], oof: np.ndarray) -> dict[str, dict]:
+    """Per branch: the per-class scale and offset that map its deployed validation logits `raw` (n, C) onto its fold
+    models' (K, n, C) centre and spread there, with those centres and spreads as measured (and the out-of-fold
+    logits' `oof` (n_train, C) on the training records, which the weights were fitted on) for the record."""
+    out = {}
+    for b, (name, z) in enumerate(raw.items()):
+        scale, offset = align_to_folds(z, folds[name])
+        out[name] = {
+            "scale": scale.tolist(),
+            "offset": offset.tolist(),
+            "fitted_center": folds[name].mean(axis=(0, 1)).tolist(),  # fold models on validation
+            "fitted_sd": folds[name].std(axis=1).mean(axis=0).tolist(),
+            "deployed_center": z.mean(axis=0).tolist(),  # before alignment
+            "deployed_sd": z.std(axis=0).tolist(),
+            "oof_center": oof[:, b].mean(axis=0).tolist(),  # out-of-fold, training records
+            "oof_sd": oof[:, b].std(axis=0).tolist(),
+        }
+    return out
+
+
 def train_stack(params: FusionParams, folds: int, calibration_method: str, paths: ProjectPaths) -> Path:
-    """Choose and fit the combiner on out-of-fold logits (of `folds` cross-fitting groups); measure full and
-    bagged test-time logits on validation, calibrate (`calibration_method`) and tune thresholds there; write the
-    checkpoint and metrics/train/fusion/ (metrics.json, stack.json)."""
+    """Fit the combiner on out-of-fold logits (of `folds` cross-fitting groups), shrunk toward the calibrated
+    average by held-out loss; align each deployed branch (`fusion.test_logits`) to its fold models' logits on
+    validation; calibrate (`calibration_method`) and tune thresholds there; write the checkpoint and
+    metrics/train/fusion/ (metrics.json, stack.json). The other test-time form is scored on validation too."""
     p = params.settings
     names = list(p.branches)
     ckpts = load_branches(names, paths)
@@ -72,45 +93,49 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
     split = json.loads(paths.split.read_text())
     val = load_split(input_files(paths, names), split["val"], paths.records)
     fold_ckpts = {n: [checkpoints.load(paths.fold_models(n) / f"fold{g}.pt") for g in range(folds)] for n in names}
-
-    # The branch the stack must beat: the best on validation in the form the stack deploys it (bagged or full).
     fold_val = fold_logits(fold_ckpts, val.inputs)
-    deployed_val = (
-        {n: f.mean(axis=0) for n, f in fold_val.items()}
-        if p.test_logits == "bagged"
-        else module_logits(fusion_checkpoints.deployed_branches(ckpts, None), val.inputs, INFERENCE_BATCH)
-    )
-    deployed_auc = {n: macro_auc(val.y, v) for n, v in deployed_val.items()}
-    best = max(names, key=lambda n: deployed_auc[n])
-    choice = choose_combiner(z, y, groups, names, best)
-    log.info(
-        "stack: held-out BCE %.4f against %.4f for %s alone (best on validation, %s form): using %s",
-        choice.held_out_loss_stack,
-        choice.held_out_loss_best,
-        best,
-        p.test_logits,
-        choice.used,
-    )
-    stack = {**choice.to_dict(), "deployed_val_auc": deployed_auc, "ablations": fit_ablations(z, y, names)}
-    if choice.used == "stack":  # bagged, the weights fitted on single fold-model logits see logits of that spread
-        matched = {n: match_spread(f) for n, f in fold_val.items()}
-        stack["spread"] = {n: {"center": c.tolist(), "scale": s.tolist()} for n, (c, s) in matched.items()}
-
-    variants = {
-        mode: fusion_checkpoints.stacked_checkpoint(
-            ckpts, fold_ckpts if mode == "bagged" else None, stack, classes, first["task"], {}
-        )
-        for mode in ("full", "bagged")
+    raw_val = {
+        "full": module_logits(fusion_checkpoints.deployed_branches(ckpts, None), val.inputs, INFERENCE_BATCH),
+        "bagged": {n: f.mean(axis=0) for n, f in fold_val.items()},
     }
-    val_logits = {mode: Predictor(c, INFERENCE_BATCH, "cpu").logits(val.inputs) for mode, c in variants.items()}
-    val_auc = {mode: macro_auc(val.y, z) for mode, z in val_logits.items()}  # AUC: logits rank as probabilities
+    aligned = {mode: alignment(raw, fold_val, z) for mode, raw in raw_val.items()}
+
+    combiner = fit_shrunk(z, y, groups, names)
+    weights, intercept = np.asarray(combiner.weights), np.asarray(combiner.intercept)
+    # The comparator: the best branch on validation in the deployed form (AUC: alignment does not change it).
+    deployed_auc = {n: macro_auc(val.y, v) for n, v in raw_val[p.test_logits].items()}
+    best = max(names, key=lambda n: deployed_auc[n])
+    log.info(
+        "stack: %s; held-out BCE %.4f (free stack %.4f, calibrated average %.4f); best branch on validation: %s",
+        combiner.describe(),
+        min(combiner.held_out_loss.values()),
+        combiner.held_out_loss[f"{STRENGTHS[0]:g}"],
+        combiner.held_out_loss[f"{STRENGTHS[-1]:g}"],
+        best,
+    )
+    stack = {
+        **combiner.to_dict(),
+        "best_branch": best,
+        "deployed_val_auc": deployed_auc,
+        "ablations": fit_ablations(z, y, groups, names),
+        "align": aligned[p.test_logits],
+    }
+    val_auc = {}
+    for mode, raw in raw_val.items():
+        a = aligned[mode]
+        zz = np.stack([np.asarray(a[n]["scale"]) * raw[n] + np.asarray(a[n]["offset"]) for n in names], axis=1)
+        val_auc[mode] = macro_auc(val.y, combine(zz, weights, intercept))
     log.info("stack: validation macro AUC %.4f (full models), %.4f (bagged fold models)", *val_auc.values())
-    ckpt = variants[p.test_logits]
-    fit_decisions(ckpt, val.y, val_logits[p.test_logits], calibration_method)
+
+    ckpt = fusion_checkpoints.stacked_checkpoint(
+        ckpts, fold_ckpts if p.test_logits == "bagged" else None, stack, classes, first["task"], {}
+    )
+    val_logits = Predictor(ckpt, INFERENCE_BATCH, "cpu").logits(val.inputs)  # as evaluate and predict run it
+    fit_decisions(ckpt, val.y, val_logits, calibration_method)
     ckpt["training"] = {
         "method": "stack",
         "branches": names,
-        "best_val_macro_auc": val_auc[p.test_logits],
+        "best_val_macro_auc": macro_auc(val.y, val_logits),
         "val_macro_auc": val_auc,
         "train_records": int(y.shape[0]),
     }
@@ -118,22 +143,24 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
     checkpoints.save(ckpt, out)
     summary = {
         "method": "stack",
-        "used": choice.used,
+        "used": combiner.describe(),
+        "live_branches": len(combiner.live_branches()),
+        "strength": combiner.strength,
         "test_logits": p.test_logits,
         "val": {
-            "macro_auc": val_auc[p.test_logits],
+            "macro_auc": ckpt["training"]["best_val_macro_auc"],
             "macro_auc_full": val_auc["full"],
             "macro_auc_bagged": val_auc["bagged"],
         },
-        "oof": {"loss_stack": choice.held_out_loss_stack, "loss_best": choice.held_out_loss_best},
+        "oof": {"held_out_loss": min(combiner.held_out_loss.values())},
     }
-    weights = {
-        c: {"intercept": choice.intercept[i], **{n: choice.weights[b][i] for b, n in enumerate(names)}}
+    per_class = {
+        c: {"intercept": combiner.intercept[i], **{n: combiner.weights[b][i] for b, n in enumerate(names)}}
         for i, c in enumerate(classes)
     }
     with atomic_path(paths.train_logs / "fusion") as tmp:
         tmp.mkdir(parents=True)
         (tmp / "metrics.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        decision = {**stack, "branches": names, "weights_per_class": weights}
+        decision = {**stack, "branches": names, "weights_per_class": per_class, "align_other_form": aligned}
         (tmp / "stack.json").write_text(json.dumps(decision, indent=2, sort_keys=True) + "\n")
     return out
