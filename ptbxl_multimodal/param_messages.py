@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import types
 import typing
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 from annotated_types import Ge, Gt, Le
 
@@ -31,10 +32,30 @@ def _strip(tp: Any) -> tuple[Any, list[Any]]:
     return tp, [r for r in rules if type(r) in SYMBOLS]
 
 
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (Union, types.UnionType)
+
+
+def _key_path(cls: Any, loc: tuple) -> tuple:
+    """`loc` up to the value a user wrote: pydantic adds one entry per member of a union (its tag) after it."""
+    tp = cls
+    for i, key in enumerate(loc):
+        tp, _ = _strip(tp)
+        if _is_union(tp):
+            return loc[:i]
+        if isinstance(key, int):
+            tp = typing.get_args(tp)[0]
+        elif key in (hints := typing.get_type_hints(tp, include_extras=True)):
+            tp = hints[key]
+        else:  # an unknown key: nothing below it
+            return loc
+    return loc
+
+
 def _at(cls: Any, loc: tuple) -> Any:
     """The annotated type of the value at `loc` (keys and list indices) inside `cls`."""
     tp = cls
-    for key in loc:
+    for key in _key_path(cls, loc):
         tp, _ = _strip(tp)
         tp = typing.get_args(tp)[0] if isinstance(key, int) else typing.get_type_hints(tp, include_extras=True)[key]
     return tp
@@ -43,6 +64,8 @@ def _at(cls: Any, loc: tuple) -> Any:
 def describe(tp: Any) -> str:
     """The allowed values, in words."""
     tp, rules = _strip(tp)
+    if _is_union(tp):
+        return " or ".join(describe(member) for member in typing.get_args(tp))
     if typing.get_origin(tp) is Literal:
         return "one of " + ", ".join(map(str, typing.get_args(tp)))
     if typing.get_origin(tp) is list:
@@ -55,7 +78,9 @@ def describe(tp: Any) -> str:
 
 def message(cls: Any, path: str, error: Any) -> str:
     """One pydantic error (a dict of type, loc, input) of validating `cls` at `path`, in our words."""
-    loc, kind, value = error["loc"], error["type"], error["input"]
+    loc, kind, value = _key_path(cls, error["loc"]), error["type"], error["input"]
+    if len(loc) < len(error["loc"]):  # a union: one message for all its members
+        kind = "literal_error"
     where = path + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in loc)
     where = where.lstrip(".") or "params.yaml"
     if kind == "missing":

@@ -39,7 +39,7 @@ def parse(cls: type[T], values: Any, path: str, errors: list[str]) -> T | None:
         adapter = _ADAPTERS.get(cls) or _ADAPTERS.setdefault(cls, TypeAdapter(cls))
         instance = adapter.validate_python(values)
     except ValidationError as exc:
-        errors.extend(message(cls, path, e) for e in exc.errors())
+        errors.extend(dict.fromkeys(message(cls, path, e) for e in exc.errors()))  # a union's members: one line
         return None
     errors.extend(cross_checks(instance, path))
     return instance

@@ -44,6 +44,8 @@ def test_defaults_are_valid(tmp_path):
         ("features.spectrogram.noverlap", 64, "features.spectrogram.noverlap = 64: must be smaller than nperseg"),
         ("download.sampling_rate", 250, "download.sampling_rate = 250: must be one of 100, 500"),
         ("train.freq.heads", 3, "train.freq.d_model = 64: must be divisible by train.freq.heads = 3"),
+        ("train.common.threads", -1, "train.common.threads = -1: must be an integer >= 0 or one of share"),
+        ("train.common.threads", "half", "train.common.threads = 'half': must be an integer >= 0 or one of share"),
     ],
 )
 def test_bad_values_name_the_key(path, value, message):
