@@ -143,18 +143,15 @@ def test_exp_run_with_a_list_and_exp_show(project):
     text = json.dumps(shown)
     assert "ablation" in text and '"branches": ["time", "meta"]' in text and '"auc":' in text
     assert yaml.safe_load((project / "params.yaml").read_text())["fusion"]["branches"] == ["time", "meta"]
-    # A bagged stack (not a fallback) spreads each branch's fold-model mean back to one fold model's spread, per
-    # class; a fallback deploys the plain mean of the best branch's fold models.
+    # Bagged, each branch is the mean of its fold models, mapped per class onto one fold model's centre and spread:
+    # a mean of models is narrower than each of them, so it is widened (scale >= 1).
     fusion = torch.load(project / "models/fusion.pt", weights_only=True)
     assert fusion["head"]["test_logits"] == "bagged" and set(fusion["fold_branches"]) == {"time", "meta"}
-    stack = fusion["stack"]
-    if stack["used"] == "stack":
-        assert set(stack["spread"]) == {"time", "meta"}
-        for match in stack["spread"].values():
-            assert len(match["center"]) == len(match["scale"]) == 5
-            assert all(1 - 1e-6 <= s < 3.0 for s in match["scale"])  # sd of a mean <= the mean of the sds
-    else:
-        assert "spread" not in stack
+    align = fusion["stack"]["align"]
+    assert set(align) == {"time", "meta"}
+    for match in align.values():
+        assert len(match["offset"]) == len(match["scale"]) == 5
+        assert all(1 - 1e-6 <= s < 3.0 for s in match["scale"])  # sd of a mean <= the mean of the sds
     git(project, "checkout", "--", ".")
     dvc(project, "checkout")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 
 import h5py
 import pytest
@@ -68,7 +69,8 @@ def test_every_output_exists(project):
 def test_metrics_cover_every_model_with_the_promised_keys(project):
     for m in MODELS:
         r = json.loads((project / f"metrics/eval/{m}.json").read_text())
-        assert set(r) == {"auc", "auc_lo", "auc_hi", "fmax", "f1", "subset_acc", "n_test", "val_auc"}
+        assert set(r) == {"auc", "auc_lo", "auc_hi", "fmax", "f1", "subset_acc", "bal_acc", "n_test", "val_auc"}
+        assert 0 <= r["bal_acc"] <= 1
         # 57 training records (tests/data/ptbxl) are too few to promise better than chance on 20 test records
         assert 0 <= r["auc"] <= 1 and r["auc_lo"] <= r["auc"] <= r["auc_hi"] and 0 <= r["val_auc"] <= 1
         assert r["n_test"] == 20
@@ -89,6 +91,8 @@ def test_metrics_cover_every_model_with_the_promised_keys(project):
     assert vs_best["auc"] == round(like["fusion_minus_best"]["diff"], 4) and vs_best["vs"] == best
     assert vs_best["auc_lo"] <= vs_best["auc"] <= vs_best["auc_hi"] and 0 <= vs_best["p_le0"] <= 1
     assert vs_best["n_train"] == 57 and vs_best["n_test"] == 20
+    stack = json.loads((project / "metrics/train/fusion/stack.json").read_text())
+    assert vs_best["live_branches"] == len(stack["live_branches"]) >= 1
     views = {p.stem for p in (project / "metrics/eval/views").glob("*.json")}
     assert views == {"time", "freq", "spec", "meta", "no_time", "no_freq", "no_spec", "no_meta"}
     for view in views:  # each ablation's AUC minus the fusion's, on the same resamples
@@ -128,6 +132,43 @@ def test_out_of_fold_logits_come_from_models_that_never_saw_the_record(project):
             with torch.no_grad():
                 own = branch_from_checkpoint(ckpt)(torch.from_numpy(data.inputs[name][groups == g])).numpy()
             assert np.allclose(own, logits[groups == g], atol=1e-5)
+
+
+def test_the_deployed_fusion_applies_its_fitted_weights_to_logits_of_the_fitted_kind(project):
+    """Fit what you deploy: on validation, each branch inside the deployed fusion (the train@ model, aligned) has
+    per class the centre and spread of its cross-fitting models' logits, the kind the weights were fitted on; and
+    the fusion's output is exactly those weights applied to those logits."""
+    import numpy as np
+
+    from ptbxl_multimodal.branches import input_files
+    from ptbxl_multimodal.checkpoints import load
+    from ptbxl_multimodal.data.loading import load_split
+    from ptbxl_multimodal.fusion_checkpoints import stacked_from_checkpoint
+    from ptbxl_multimodal.inference import Predictor
+    from ptbxl_multimodal.paths import ProjectPaths
+    from ptbxl_multimodal.runtime import module_logits
+    from ptbxl_multimodal.training.stacking import combine
+    from ptbxl_multimodal.training.train_stack import fold_logits
+
+    paths = ProjectPaths(project)
+    ckpt = load(paths.model("fusion"))
+    names = list(ckpt["branches"])
+    val = load_split(input_files(paths, names), json.loads(paths.split.read_text())["val"], paths.records)
+    folds = fold_logits({n: [load(paths.fold_models(n) / f"fold{g}.pt") for g in range(2)] for n in names}, val.inputs)
+    fusion = stacked_from_checkpoint(ckpt)
+    deployed = module_logits(dict(fusion.branches.items()), val.inputs, 64)
+    raw = module_logits({n: fusion.branches[n].model for n in names}, val.inputs, 64)  # the train@ models
+    for n in names:
+        assert np.allclose(deployed[n].mean(axis=0), folds[n].mean(axis=(0, 1)), atol=1e-4)
+        assert np.allclose(deployed[n].std(axis=0), folds[n].std(axis=1).mean(axis=0), rtol=1e-3, atol=1e-5)
+        stored = ckpt["stack"]["align"][n]
+        assert np.allclose(np.asarray(stored["deployed_sd"]), raw[n].std(axis=0), rtol=1e-3, atol=1e-5)
+    fused = Predictor(ckpt, 64, "cpu").logits(val.inputs)
+    z = np.stack([deployed[n] for n in names], axis=1)
+    weights, intercept = np.asarray(ckpt["stack"]["weights"]), np.asarray(ckpt["stack"]["intercept"])
+    assert np.allclose(fused, combine(z, weights, intercept), atol=1e-4)
+    report = (project / "reports/report.md").read_text()
+    assert f"Uses **{ckpt['stack']['used']}**" in report and "centre and spread" in report
 
 
 def test_evaluate_refuses_models_trained_on_other_classes(project, tmp_path):
@@ -185,6 +226,53 @@ def test_forced_rerun_gives_identical_bytes(project):
     for p in paths:
         assert (project / p).read_bytes() == before[p], p
     assert "up to date" in dvc(project, "status").stdout
+
+
+def test_the_same_params_give_the_same_model_whatever_else_trains_beside(project, tmp_path):
+    """Reproducible by default: with the committed train.common.threads, train@time run alone and run again while
+    another training process trains beside it (as `dvc queue start -j 2` or a colleague's run would) writes the
+    same model and metrics, byte for byte, at the same thread count."""
+    import os
+    import signal
+    import time
+
+    import torch
+
+    from helpers.project import committed_params, env, set_params
+    from ptbxl_multimodal.training.cpu_share import claims_folder, machine_cores
+
+    default = committed_params()["train"]["common"]["threads"]
+    alone, beside = copy_project(project, tmp_path / "alone"), copy_project(project, tmp_path / "beside")
+    set_params(alone, {"train.common.threads": default})
+    long = {"train.common.epochs": 1000, "train.common.patience": 1000}  # trains until stopped
+    set_params(beside, {"train.common.threads": default, **long})
+    outputs = ("models/time.pt", "metrics/train/time/metrics.json")
+    dvc(alone, "repro", "--single-item", "train@time")
+    first = {p: (alone / p).read_bytes() for p in outputs}
+    claims = set(claims_folder().glob("*.claim")) if claims_folder().exists() else set()
+    other = subprocess.Popen(
+        [sys.executable, "-m", "dvc", "repro", "--single-item", "train@time"],
+        cwd=beside,
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.time() + 120
+        while not set(claims_folder().glob("*.claim")) - claims and time.time() < deadline:
+            assert other.poll() is None, "the other training process ended before it trained"
+            time.sleep(0.2)
+        assert set(claims_folder().glob("*.claim")) - claims, "the other training process never started training"
+        dvc(alone, "repro", "--force", "--single-item", "train@time")
+        assert other.poll() is None, "the other process was not training beside it all along"
+    finally:
+        os.killpg(other.pid, signal.SIGTERM)
+        other.wait(timeout=60)
+    for p in outputs:
+        assert (alone / p).read_bytes() == first[p], p
+    threads = torch.load(alone / "models/time.pt", weights_only=True)["training"]["threads"]
+    assert threads and set(threads) == {default or machine_cores()}
 
 
 def test_predictions_file(project):
