@@ -147,14 +147,16 @@ def standard_markdown(name: str, data: dict) -> str:
     validation-best branch as deployed, each ablation minus fusion), all read from its metrics files."""
     metrics = {path: (m or {}).get("data") or {} for path, m in data.get("metrics", {}).items()}
     lines = [
-        "| model | test macro AUC [95% CI] | validation macro AUC | F1 | F-max | test records |",
-        "|---|---|---|---|---|---|",
+        "| model | test macro AUC [95% CI] | F1 | F-max | subset accuracy | balanced accuracy | test records "
+        "| validation macro AUC (the selection criterion: optimistic) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for m in MODELS:
         r = metrics.get(f"metrics/eval/{m}.json", {})
+        accuracies = " | ".join(f"{r[k]:.3f}" if k in r else "-" for k in ("subset_acc", "bal_acc"))
         lines.append(
-            f"| {m} | {r['auc']:.3f} [{r['auc_lo']:.3f}, {r['auc_hi']:.3f}] | {r['val_auc']:.3f} | {r['f1']:.3f} "
-            f"| {r['fmax']:.3f} | {r['n_test']} |"
+            f"| {m} | {r['auc']:.3f} [{r['auc_lo']:.3f}, {r['auc_hi']:.3f}] | {r['f1']:.3f} | {r['fmax']:.3f} "
+            f"| {accuracies} | {r['n_test']} | {r['val_auc']:.3f} |"
         )
     vs = metrics["metrics/eval/fusion_vs_best.json"]
     lines += [
@@ -181,6 +183,9 @@ command below and each table's command is beside it; do not edit it by hand.
 
     {command}
 
+**Made under commit `{commit}`**, with its committed `params.yaml` ({defaults}) except what each run changed
+(listed at the end).
+
 **Every figure here comes from the 503-record sample** (on the standard split 353 training, 73 validation and
 65 test records) and is **not comparable with full-dataset results** (Strodthoff et al. 2020 report about 0.93
 superdiagnostic macro AUC for the best single 1D CNNs at 100 Hz on fold 10 of all 21,799 records). On 65 test
@@ -197,11 +202,34 @@ test set and so say nothing about other test records).
 
 
 SUMMARIES = {"rotations": "Cross-validation over strat_fold rotations", "seeds": "Seeds on the standard split"}
+REPORTED = (1, 2, 3, 4, 5, 6)  # the rotations' test folds this page reports
+SHOWN_DEFAULTS = ("crossfit.folds", "fusion.method", "fusion.test_logits", "train.common.threads")
+SELECTION = """Defaults are chosen apart from these test folds: the fusion's rule, the cross-fitting defaults and
+every other default are chosen on validation figures whose validation fold is never a test fold reported here
+(test folds {reported} and 10): folds 7, 8 and 9, the validation folds of cv-rot-6, cv-rot-7 and the standard split.
+cv-rot-7's test fold is not reported. How each default was chosen: [pipeline.md](pipeline.md) and
+[performance.md](performance.md).
+"""
 
 
-def page(found: dict[str, dict], standard: str | None, command: str) -> str:
-    """The results page: the standard split's tables (run `standard`), then the rotations and seeds summaries."""
-    parts = [PAGE_HEAD.format(command=command)]
+def baseline(shown: list[dict]) -> tuple[str, dict]:
+    """The commit the experiments were run from (the first one in `dvc exp show --json` with experiments) and its
+    params, flat."""
+    for entry in shown:
+        if entry.get("experiments") or (entry.get("rev") != "workspace" and entry.get("data")):
+            params = ((entry.get("data") or {}).get("params") or {}).get("params.yaml", {}).get("data", {})
+            return entry["rev"][:7], flat(params)
+    return "unknown", {}
+
+
+def page(
+    found: dict[str, dict], standard: str | None, command: str, shown: list[dict], reported: tuple[int, ...] = REPORTED
+) -> str:
+    """The results page: the standard split's tables (run `standard`), then the summaries of the reported rotations
+    and of the seeds; other cv-rot-* runs (chosen on, never reported) are named only."""
+    commit, base_params = baseline(shown)
+    defaults = ", ".join(f"`{k}: {json.dumps(base_params[k])}`" for k in SHOWN_DEFAULTS if k in base_params)
+    parts = [PAGE_HEAD.format(command=command, commit=commit, defaults=defaults or "as committed")]
     parts.append("## The standard split (test fold 10, validation fold 9)\n")
     if standard in found and to_run(standard, found[standard]):
         parts.append(f"Run `{standard}`; its tables come from `dvc exp show --json` (metrics/eval/).\n")
@@ -209,9 +237,13 @@ def page(found: dict[str, dict], standard: str | None, command: str) -> str:
     else:
         parts.append(f"No finished run `{standard}` of this version was found.\n")
     for kind, title in SUMMARIES.items():
-        table, note = summary_markdown(found, kind)
-        parts.append(f"## {title}\n\n```bash\npython scripts/cv.py summary {kind}\n```\n")
+        names = [f"{PREFIX[kind]}{k}" for k in reported] if kind == "rotations" else None
+        table, note = summary_markdown(found, kind, names)
+        listed = f" --names {' '.join(names)}" if names else ""
+        parts.append(f"## {title}\n\n```bash\npython scripts/cv.py summary {kind}{listed}\n```\n")
         parts.append(table if table else f"Not run for this version: {note}.\n")
+        if kind == "rotations":
+            parts.append(SELECTION.format(reported=", ".join(map(str, reported))))
     parts.append(
         "## The runs\n\nWhat each run changed from the committed `params.yaml` (as `dvc exp show` records it):\n"
     )
@@ -272,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     found = dict(experiments(shown))
     if args.command == "page":
         command = f"python scripts/cv.py page --standard {args.standard} --out {args.out}"
-        args.out.write_text(page(found, args.standard, command))
+        args.out.write_text(page(found, args.standard, command, shown))
         print(f"wrote {args.out}")
         return 0
     table, note = summary_markdown(found, args.kind, args.names)

@@ -40,6 +40,18 @@ def test_corrected_t_test_by_hand():
     assert t < naive  # the correction widens the interval: runs share most of their training data
 
 
+def test_a_run_whose_fusion_is_one_branch_alone_is_flagged():
+    runs = [
+        Run("a", {"time": 0.85, "fusion": 0.88}, "time", 0.03, 0.2, {}, live_branches=4),
+        Run("b", {"time": 0.80, "fusion": 0.80}, "time", 0.0, 0.2, {}, live_branches=1),
+        Run("c", {"time": 0.82, "fusion": 0.83}, "time", 0.01, 0.2, {}),  # older metrics: not known
+    ]
+    s = summarize(runs, "rotations")
+    assert s["single_branch"] == ["b"]
+    assert "**Flagged:** the deployed fusion of b is a single branch" in to_markdown(s)
+    assert "Flagged" not in to_markdown(summarize(runs[::2], "rotations"))
+
+
 def test_summary_takes_each_runs_best_branch_and_difference_as_evaluate_wrote_them():
     runs = [
         Run("a", {"time": 0.85, "meta": 0.70, "fusion": 0.88}, "time", 0.03, 65 / 353, {"no_meta": -0.01}),
@@ -141,8 +153,9 @@ def test_runs_are_read_from_what_evaluate_wrote():
     for model in ("time", "freq", "spec", "meta"):
         data["metrics"][f"metrics/eval/{model}.json"] = {"data": {"auc": 0.8, "val_auc": 0.9}}
     assert cv.to_run(name, data) is None  # no n_train / n_test yet
-    data["metrics"]["metrics/eval/fusion_vs_best.json"]["data"].update(n_train=353, n_test=65)
+    data["metrics"]["metrics/eval/fusion_vs_best.json"]["data"].update(n_train=353, n_test=65, live_branches=1)
     run = cv.to_run(name, data)
+    assert run.live_branches == 1  # flagged by the summary
     assert (run.best_branch, run.fusion_minus_best) == ("time", 0.02)
     assert run.test_train_ratio == pytest.approx(65 / 353) and run.test_auc["fusion"] == 0.87
 
@@ -153,6 +166,7 @@ def _full_run(name, shift, test_folds):
     for i, model in enumerate(("time", "freq", "spec", "meta", "fusion")):
         auc = 0.80 + 0.01 * i + shift
         row = {"auc": auc, "auc_lo": auc - 0.05, "auc_hi": auc + 0.05, "val_auc": 0.9, "f1": 0.6, "fmax": 0.7}
+        row |= {"subset_acc": 0.5, "bal_acc": 0.75}
         metrics[f"metrics/eval/{model}.json"] = {"data": {**row, "n_test": 65}}
     vs = {
         "auc": 0.01 + shift,
@@ -181,7 +195,8 @@ def test_the_results_page_holds_exactly_what_the_summary_command_prints(tmp_path
 
     shown = [{"rev": "workspace", "data": {"metrics": {}}}]
     runs = [_full_run("cv-seed-42", 0.0, [10]), *(_full_run(f"cv-rot-{k}", 0.01 * k, [k]) for k in (1, 2, 3))]
-    main = {"metrics": {}, "params": {"params.yaml": {"data": {"split": {"test_folds": [10]}}}}}
+    committed = {"split": {"test_folds": [10]}, "crossfit": {"folds": 2}}
+    main = {"metrics": {}, "params": {"params.yaml": {"data": committed}}}
     shown.append({"rev": "1" * 40, "name": "main", "data": main, "experiments": [{"revs": [r]} for r in runs]})
     saved = tmp_path / "shown.json"
     saved.write_text(json.dumps(shown))
@@ -199,11 +214,14 @@ def test_the_results_page_holds_exactly_what_the_summary_command_prints(tmp_path
     summary = cv("summary", "rotations")
     assert cv("page", "--out", "results.md").strip() == "wrote results.md"
     text = (tmp_path / "results.md").read_text()
-    assert summary in text and "```bash\npython scripts/cv.py summary rotations\n```" in text
+    names = " ".join(f"cv-rot-{k}" for k in range(1, 7))  # the reported rotations; others are chosen on
+    assert summary in text and f"```bash\npython scripts/cv.py summary rotations --names {names}\n```" in text
+    assert "Made under commit `1111111`" in text and "`crossfit.folds: 2`" in text
+    assert "never a test fold reported here" in text
     assert "python scripts/cv.py page --standard cv-seed-42 --out results.md" in text
     assert "| without meta |" in summary and "| without time | -0.030 ± 0.000 [-0.030, -0.030] |" in summary
     assert "3 of 3" in summary
-    assert "| fusion | 0.840 [0.790, 0.890] | 0.900 | 0.600 | 0.700 | 65 |" in text  # the standard run's own row
+    assert "| fusion | 0.840 [0.790, 0.890] | 0.600 | 0.700 | 0.500 | 0.750 | 65 | 0.900 |" in text  # its own row
     assert "| fusion minus `time` as deployed (the validation-best branch) | +0.010 [-0.020, +0.040] | 0.30 |" in text
     assert "| fusion without `meta` minus fusion | +0.004 [-0.016, +0.024] | 0.60 |" in text
     assert "Not run for this version: found 1 finished experiment(s)" in text  # seeds: only cv-seed-42
