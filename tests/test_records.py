@@ -79,15 +79,16 @@ def test_garbage_header(tmp_path):
 def test_fast_reader_matches_wfdb_on_every_sample_record():
     import wfdb
 
-    from ptbxl_multimodal.data.records import _read_format16
+    from ptbxl_multimodal.data.records import _Format16
 
     heads = sorted(SAMPLE.glob("records100/*/*.hea")) + sorted(SAMPLE.glob("records500/*/*.hea"))[:50]
     for hea in heads:
         base = hea.with_suffix("")
-        leads, fs, fast, units = _read_format16(base)
+        fast = _Format16.open(base)
+        _, signal = fast.block(0, fast.n)
         ref = wfdb.rdrecord(str(base))
-        assert fs == ref.fs and leads == tuple(ref.sig_name) and units == ref.units
-        assert np.allclose(fast, ref.p_signal.T, atol=1e-6), base
+        assert fast.fs == ref.fs and fast.leads == tuple(ref.sig_name) and fast.units == ref.units
+        assert np.allclose(signal, ref.p_signal.T, atol=1e-6), base
 
 
 def _copy_sample_record(tmp_path, ecg_id=1):

@@ -45,29 +45,108 @@ def read_ecg(path: str | Path, expected_fs: int | None = None, min_seconds: floa
     Raises RecordError for a missing or unparsable file, a missing or repeated standard lead, a sampling
     rate other than `expected_fs`, a data file that disagrees with its header (size, checksum, first sample),
     physical units other than uV, mV or V, or non-finite samples in a lead that is read. Signals are converted
-    to mV from the units their header declares. Plain records (one format-16 data file, as PTB-XL's) take a
-    fast path; anything else is read by wfdb.
+    to mV from the units their header declares. The whole record is read at once through `RecordReader`.
     """
-    name = str(path)
-    fast = _read_format16(Path(name))
-    if fast is not None:
-        leads, fs, signal, units = fast
-    else:
-        leads, fs, signal, units = _read_with_wfdb(name)
-    order, ignored = lead_order(name, leads)
-    if fs != int(fs):
-        raise RecordError(name, f"sampling rate {fs:g} Hz is not a whole number of Hz; resample the record first")
-    if expected_fs is not None and fs != expected_fs:
-        raise RecordError(name, f"sampling rate {fs:g} Hz, expected {expected_fs} Hz")
-    n = signal.shape[1]
-    if n == 0 or n < min_seconds * fs:
-        raise RecordError(name, f"{n} samples ({n / fs:.2f} s) is shorter than the required {min_seconds:g} s")
-    if order != list(range(len(leads))):
-        signal, units = signal[order], [units[i] for i in order]
-    if not np.isfinite(signal).all():
-        bad = np.argwhere(~np.isfinite(signal))[0]
-        raise RecordError(name, f"non-finite value (NaN/Inf) in lead {LEADS[bad[0]]} at sample {bad[1]}")
-    return ECG(_to_millivolts(name, signal, units), int(fs), ignored)
+    reader = RecordReader(path)
+    if expected_fs is not None and reader.fs != expected_fs:
+        raise RecordError(reader.name, f"sampling rate {reader.fs:g} Hz, expected {expected_fs} Hz")
+    n = reader.n_samples
+    if n == 0 or n < min_seconds * reader.fs:
+        raise RecordError(
+            reader.name, f"{n} samples ({n / reader.fs:.2f} s) is shorter than the required {min_seconds:g} s"
+        )
+    return ECG(reader.read(0, n), reader.fs, reader.ignored_leads)
+
+
+class RecordReader:
+    """An open record: its header read and checked (leads by name, a whole-number rate, units, data size), its
+    samples read by range, so a recording of any length is read a block at a time in bounded memory.
+
+    Plain records (every signal in one format-16 data file, as PTB-XL's) are read through a memory map; anything
+    else through wfdb (`rdrecord` with `sampfrom`/`sampto`). The header's per-lead checksum and first sample are
+    checked against the data as it is read in order: when a read reaches the record's end, or by `verify()`.
+    """
+
+    def __init__(self, path: str | Path):
+        self.name = str(path)
+        self._source: _Format16 | _Wfdb = _Format16.open(Path(self.name)) or _Wfdb(self.name)
+        src = self._source
+        self.order, self.ignored_leads = lead_order(self.name, src.leads)
+        if src.fs != int(src.fs):
+            raise RecordError(
+                self.name, f"sampling rate {src.fs:g} Hz is not a whole number of Hz; resample the record first"
+            )
+        self.fs = int(src.fs)
+        self.n_samples = src.n
+        self._divisors = _divisors(self.name, [src.units[i] for i in self.order])
+        self._sums = np.zeros(len(src.leads), np.int64)
+        self._checked = 0  # samples [0, _checked) are in the checksums
+        self._verified = False
+        self._first: np.ndarray | None = None
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Samples [start, stop) of the 12 standard leads, float32 mV, in the standard order; RecordError for a
+        non-finite sample (naming its lead and sample) or data that disagree with the header."""
+        digital, physical = self._source.block(start, stop)
+        if start == 0 and digital.shape[1]:
+            self._first = digital[:, 0]
+            if stop < self.n_samples:  # a whole read checks it with the checksums, lead by lead
+                self._check_first()
+        if start <= self._checked < stop:
+            self._sums += digital[:, self._checked - start :].astype(np.int64).sum(axis=1)
+            self._checked = stop
+            if stop == self.n_samples:
+                self._check_sums()
+        signal = physical[self.order] if self.order != list(range(len(self.order))) else physical
+        if not np.isfinite(signal).all():
+            bad = np.argwhere(~np.isfinite(signal))[0]
+            raise RecordError(
+                self.name, f"non-finite value (NaN/Inf) in lead {LEADS[bad[0]]} at sample {start + bad[1]}"
+            )
+        if (self._divisors == 1.0).all():
+            return np.ascontiguousarray(signal)
+        return (signal / self._divisors[:, None]).astype(np.float32)
+
+    def verify(self) -> None:
+        """Check the checksums over the whole record, reading what the reads so far left out (in blocks)."""
+        while self._checked < self.n_samples:
+            start = self._checked
+            digital, _ = self._source.block(start, min(self.n_samples, start + VERIFY_BLOCK))
+            if start == 0 and digital.shape[1]:
+                self._first = digital[:, 0]
+            self._sums += digital.astype(np.int64).sum(axis=1)
+            self._checked += digital.shape[1]
+        if self.n_samples and not self._verified:
+            self._check_sums()
+
+    def _check_first(self, lead: int | None = None) -> None:
+        """The first sample of each lead (or of `lead`) must be the header's."""
+        initial = self._source.initial or []
+        for i in range(len(initial)) if lead is None else [lead]:
+            expected = initial[i] if i < len(initial) else None
+            if expected is not None and self._first is not None and int(self._first[i]) != int(expected):
+                raise RecordError(
+                    self.name,
+                    f"lead {self._source.leads[i]}: first sample {int(self._first[i])} differs from the header's "
+                    f"{int(expected)}; the .dat file does not belong to this header; download the record again",
+                )
+
+    def _check_sums(self) -> None:
+        """Each lead's checksum (16-bit sum of its samples), then its first sample, must match the header."""
+        checksums = self._source.checksums or []
+        for i, lead in enumerate(self._source.leads):
+            expected = checksums[i] if i < len(checksums) else None
+            if expected is not None and int(self._sums[i]) % 65536 != int(expected) % 65536:
+                raise RecordError(
+                    self.name,
+                    f"lead {lead}: the data do not match the header's checksum; the .dat file does not belong to "
+                    "this header or is corrupt; download the record again",
+                )
+            self._check_first(i)
+        self._verified = True
+
+
+VERIFY_BLOCK = 1 << 20  # samples per read when checking a record's checksums
 
 
 def lead_order(name: str, leads: tuple[str, ...]) -> tuple[list[int], list[str]]:
@@ -85,8 +164,8 @@ def lead_order(name: str, leads: tuple[str, ...]) -> tuple[list[int], list[str]]
     return order, [leads[i] for i in range(len(leads)) if i not in order]
 
 
-def _to_millivolts(name: str, signal: np.ndarray, units: list[str]) -> np.ndarray:
-    """Scale each lead from its header's physical units to mV."""
+def _divisors(name: str, units: list[str]) -> np.ndarray:
+    """Per standard lead, how many of its header's physical units make one mV; RecordError for other units."""
     divisors = []
     for lead, unit in zip(LEADS, units):
         divisor = UNITS_PER_MV.get((unit or "mV").strip().lower())
@@ -95,90 +174,91 @@ def _to_millivolts(name: str, signal: np.ndarray, units: list[str]) -> np.ndarra
                 name, f"lead {lead} is in units {unit!r}; only uV, mV and V are supported (fix the record's header)"
             )
         divisors.append(divisor)
-    if all(d == 1.0 for d in divisors):
-        return signal
-    return (signal / np.asarray(divisors, np.float32)[:, None]).astype(np.float32)
+    return np.asarray(divisors, np.float32)
 
 
-def _read_with_wfdb(name: str) -> tuple[tuple[str, ...], float, np.ndarray, list[str]]:
-    try:
-        header = wfdb.rdheader(name)
-    except FileNotFoundError:
-        raise RecordError(name, f"header {name}.hea not found; download the dataset again") from None
-    except Exception as exc:  # wfdb raises several unrelated types for malformed headers
-        raise RecordError(name, f"unreadable header {name}.hea ({type(exc).__name__}: {exc})") from None
-    leads = tuple(header.sig_name or ())
-    units = list(header.units or ["mV"] * len(leads))
-    lead_order(name, leads)  # a missing lead is the error to report, before any data is read
-    if not header.sig_len:
-        return leads, header.fs, np.zeros((len(leads), 0), np.float32), units
-    _check_data_size(Path(name), header)
-    try:
-        record = wfdb.rdrecord(name, physical=False)
-    except FileNotFoundError as exc:
-        raise RecordError(name, f"data file {exc.filename} missing; download the dataset again") from None
-    except Exception as exc:
-        raise RecordError(name, f"unreadable data ({type(exc).__name__}: {exc}); download the dataset again") from None
-    _check_samples(name, record.d_signal.T, header.checksum, header.init_value, leads)
-    physical = record.dac()  # invalid samples become NaN
-    return leads, header.fs, np.ascontiguousarray(np.asarray(physical, dtype=np.float32).T), units
+class _Wfdb:
+    """Any record wfdb reads: the header now, sample ranges on request."""
 
+    def __init__(self, name: str):
+        self.name = name
+        try:
+            header = wfdb.rdheader(name)
+        except FileNotFoundError:
+            raise RecordError(name, f"header {name}.hea not found; download the dataset again") from None
+        except Exception as exc:  # wfdb raises several unrelated types for malformed headers
+            raise RecordError(name, f"unreadable header {name}.hea ({type(exc).__name__}: {exc})") from None
+        self.leads = tuple(header.sig_name or ())
+        self.units = list(header.units or ["mV"] * len(self.leads))
+        self.fs, self.n = header.fs, int(header.sig_len or 0)
+        self.checksums, self.initial = header.checksum, header.init_value
+        lead_order(name, self.leads)  # a missing lead is the error to report, before any data is read
+        if self.n:
+            _check_data_size(Path(name), header)
 
-def _check_samples(
-    name: str, digital: np.ndarray, checksums: list | None, initial: list | None, leads: tuple[str, ...]
-) -> None:
-    """The header's per-lead checksum (16-bit sum of the samples) and first sample must match the data."""
-    digital = np.asarray(digital, dtype=np.int64)
-    for i, lead in enumerate(leads[: digital.shape[0]]):
-        if checksums and checksums[i] is not None and int(digital[i].sum()) % 65536 != int(checksums[i]) % 65536:
+    def block(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Digital samples (n_sig, stop - start) and their physical values (float32; invalid samples NaN)."""
+        if stop <= start:
+            return np.zeros((len(self.leads), 0), np.int64), np.zeros((len(self.leads), 0), np.float32)
+        try:
+            record = wfdb.rdrecord(self.name, sampfrom=start, sampto=stop, physical=False)
+        except FileNotFoundError as exc:
+            raise RecordError(self.name, f"data file {exc.filename} missing; download the dataset again") from None
+        except Exception as exc:
             raise RecordError(
-                name,
-                f"lead {lead}: the data do not match the header's checksum; the .dat file does not belong to "
-                "this header or is corrupt; download the record again",
-            )
-        if initial and initial[i] is not None and digital.shape[1] and int(digital[i, 0]) != int(initial[i]):
-            raise RecordError(
-                name,
-                f"lead {lead}: first sample {int(digital[i, 0])} differs from the header's {int(initial[i])}; "
-                "the .dat file does not belong to this header; download the record again",
-            )
+                self.name, f"unreadable data ({type(exc).__name__}: {exc}); download the dataset again"
+            ) from None
+        digital = np.asarray(record.d_signal).T
+        return digital, np.asarray(record.dac(), dtype=np.float32).T
 
 
-def _read_format16(path: Path) -> tuple[tuple[str, ...], float, np.ndarray, list[str]] | None:
-    """Fast reader for the common case: every signal in one format-16 file, plain gain/baseline fields.
+class _Format16:
+    """The common case, read through a memory map: every signal in one format-16 file, plain gain/baseline fields.
 
-    Returns None for anything else (or anything odd), which then goes through wfdb, so wfdb stays the
+    `open` returns None for anything else (or anything odd), which then goes through wfdb, so wfdb stays the
     reference and produces the error messages. tests/test_records.py checks both agree on the sample.
     """
-    try:
-        lines = [
-            ln for ln in path.with_suffix(".hea").read_text().splitlines() if ln.strip() and not ln.startswith("#")
-        ]
-        record = lines[0].split()
-        n_sig, fs, n = int(record[1]), float(record[2].split("/")[0]), int(record[3])
-        fields = [ln.split() for ln in lines[1 : 1 + n_sig]]
-        if len(fields) != n_sig or any(f[1] != "16" or f[0] != fields[0][0] or len(f) < 9 for f in fields):
-            return None
-        gains, baselines, units = [], [], []
+
+    def __init__(self, leads: tuple[str, ...], fs: float, n: int, units: list[str], data: Path, fields: list):
+        self.leads, self.fs, self.n, self.units, self.data = leads, fs, n, units, data
+        gains, baselines = [], []
         for f in fields:
-            gain_text, _, unit = f[2].partition("/")
+            gain_text, _, _ = f[2].partition("/")
             gain, _, base = gain_text.partition("(")
             gains.append(float(gain) or 200.0)  # WFDB: gain 0 means the default 200 adu/mV
             baselines.append(float(base.rstrip(")")) if base else float(f[4]))
-            units.append(unit or "mV")
-        checksums, initial = [int(f[6]) for f in fields], [int(f[5]) for f in fields]
-        data_file = path.parent / fields[0][0]
-        if data_file.stat().st_size != 2 * n * n_sig:
-            return None  # let the careful path diagnose it
-        raw = np.fromfile(data_file, dtype="<i2").reshape(n, n_sig).T
-    except (OSError, ValueError, IndexError):
-        return None
-    leads = tuple(" ".join(f[8:]) for f in fields)
-    _check_samples(str(path), raw, checksums, initial, leads)
-    offset, scale = np.asarray(baselines, np.float32)[:, None], np.asarray(gains, np.float32)[:, None]
-    signal = (raw.astype(np.float32) - offset) / scale
-    signal[raw == -32768] = np.nan  # WFDB's invalid-sample marker in format 16
-    return leads, fs, np.ascontiguousarray(signal), units
+        self.checksums, self.initial = [int(f[6]) for f in fields], [int(f[5]) for f in fields]
+        self.offset, self.scale = np.asarray(baselines, np.float32)[:, None], np.asarray(gains, np.float32)[:, None]
+
+    @classmethod
+    def open(cls, path: Path) -> _Format16 | None:
+        try:
+            lines = [
+                ln for ln in path.with_suffix(".hea").read_text().splitlines() if ln.strip() and not ln.startswith("#")
+            ]
+            record = lines[0].split()
+            n_sig, fs, n = int(record[1]), float(record[2].split("/")[0]), int(record[3])
+            fields = [ln.split() for ln in lines[1 : 1 + n_sig]]
+            if len(fields) != n_sig or any(f[1] != "16" or f[0] != fields[0][0] or len(f) < 9 for f in fields):
+                return None
+            units = [f[2].partition("/")[2] or "mV" for f in fields]
+            data = path.parent / fields[0][0]
+            if data.stat().st_size != 2 * n * n_sig:
+                return None  # let the careful path diagnose it
+            return cls(tuple(" ".join(f[8:]) for f in fields), fs, n, units, data, fields)
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def block(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Digital samples (n_sig, stop - start) and their physical values (float32; -32768, WFDB's invalid
+        sample in format 16, as NaN)."""
+        n_sig = len(self.leads)
+        with open(self.data, "rb") as f:
+            f.seek(2 * n_sig * start)
+            raw = np.fromfile(f, dtype="<i2", count=n_sig * max(0, stop - start)).reshape(-1, n_sig).T
+        signal = (raw.astype(np.float32) - self.offset) / self.scale
+        signal[raw == -32768] = np.nan
+        return raw, signal
 
 
 def _check_data_size(path: Path, header: wfdb.Record) -> None:
