@@ -1,13 +1,15 @@
 """Predict on new WFDB records with the trained models: per-class probabilities and decisions.
 
     ptbxl-predict RECORD_OR_FOLDER [...] [--models DIR] [--metadata meta.csv] [--age 63 --sex 1 ...]
-                  [--all-branches] [--threshold P] [--json out.json] [--csv out.csv]
+                  [--all-branches] [--threshold P] [--json out.json] [--csv out.csv] [--windows w.csv] [-v]
 
 Each record is read with wfdb, its leads found by their header names (any order; extra leads such as
 the Frank leads are ignored, a missing standard lead is an error), resampled to the model's rate and put
 through exactly the filters and features stored in the checkpoints. A record longer than the training
 records (10 s for PTB-XL) is scored in windows of that length every half window, and the probabilities are
-averaged over its windows; a shorter one is refused (never padded).
+averaged over its windows; a shorter one is refused (never padded). A long recording (a Holter export) is read,
+preprocessed and scored 64 windows at a time, keeping running sums only, so memory does not grow with its length;
+it shows its progress on stderr (any record with -v), and --windows writes every window's probabilities.
 
 Probabilities go through the calibration, and decisions use the per-class thresholds, fitted on the
 validation split when each model was trained and stored in its checkpoint (a checkpoint copied alone
@@ -24,6 +26,7 @@ path) or PTB-XL's own ptbxl_database.csv; PTB-XL records are matched by ecg id, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -34,18 +37,21 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
+from tqdm import tqdm
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA_COLUMNS
 from ptbxl_multimodal.data.metadata import UNITS, metadata_for
-from ptbxl_multimodal.data.windowed_records import record_windows
+from ptbxl_multimodal.data.windowed_records import BLOCK_WINDOWS, RecordWindows, open_windows
 from ptbxl_multimodal.errors import PipelineError, RecordError
 from ptbxl_multimodal.explanations import evidence_line, explain_record
 from ptbxl_multimodal.inference import Predictor, branch_specs, signal_inputs
-from ptbxl_multimodal.io.atomic import write_text
+from ptbxl_multimodal.io.atomic import atomic_path, write_text
+from ptbxl_multimodal.signal.quality import QualitySettings
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +66,8 @@ class Prediction:
     missing_inputs: list[str] = field(default_factory=list)
     source_fs: int | None = None
     ignored_leads: list[str] = field(default_factory=list)  # leads in the header the models do not use
-    windows_s: list[float] = field(default_factory=list)  # start (s) of each window scored (signal.windows)
+    windows: int = 0  # windows of the training length scored and averaged (signal.windows)
+    span_s: list[float] = field(default_factory=list)  # the seconds they cover: [first start, last end]
     explanation: dict | None = None  # with --explain: attributions and branch contributions (evaluation.attributions)
     error: str | None = None
 
@@ -86,6 +93,20 @@ def find_records(paths: list[str]) -> tuple[list[Path], list[Prediction]]:
 PREDICT_CHUNK = 1024  # records read, preprocessed and scored together: memory stays flat however many are given
 
 
+class WindowRows:
+    """Every scored window's probabilities as CSV rows (record, model, start_s, end_s, one column per class), written
+    as they come, so a long recording's course over time can be plotted without holding it."""
+
+    def __init__(self, out: IO[str], classes: list[str]):
+        self.writer = csv.writer(out)
+        self.writer.writerow(["record", "model", "start_s", "end_s", *(f"{c}_prob" for c in classes)])
+
+    def add(self, record: str, model: str, windows: RecordWindows, starts: list[int], probs: np.ndarray) -> None:
+        for start, row in zip(starts, probs):
+            times = (round(start / windows.fs, 3), round((start + windows.width) / windows.fs, 3))
+            self.writer.writerow([record, model, *times, *(round(float(p), 6) for p in row)])
+
+
 def predict_records(
     records: list[Path],
     models_dir: Path,
@@ -95,11 +116,16 @@ def predict_records(
     threshold: float | None = None,
     explain: Path | None = None,
     chunk: int = PREDICT_CHUNK,
+    windows_out: IO[str] | None = None,
+    verbose: bool = False,
+    block: int = BLOCK_WINDOWS,
 ) -> tuple[list[Prediction], list[str]]:
     """Predict every record (and return the class names); unusable records carry an error instead. Decisions
     use each checkpoint's own thresholds, or `threshold` for every class when given. With `explain` (a folder),
     each record also gets its explanation, and its figure there. Records go through in chunks of `chunk`, so a
-    folder of the whole dataset needs the memory of one chunk."""
+    folder of the whole dataset needs the memory of one chunk; a record of more than `block` windows is streamed
+    on its own, `block` windows at a time (with a progress bar on stderr; every record's with `verbose`).
+    `windows_out` receives every window's probabilities as CSV (WindowRows)."""
     files = {"fusion": models_dir / "fusion.pt"}
     if all_branches:
         files.update({b: models_dir / f"{b}.pt" for b in BRANCH_NAMES})
@@ -119,45 +145,104 @@ def predict_records(
     specs = {name: spec for ckpt in models.values() for name, spec in branch_specs(ckpt).items()}
     predictors = {name: Predictor(ckpt, batch_size) for name, ckpt in models.items()}
     results = [Prediction(str(r)) for r in records]
+    scoring = Scoring(
+        fusion["classes"], specs, predictors, cuts, WindowRows(windows_out, fusion["classes"]) if windows_out else None
+    )
     figures: set[str] = set()  # figure names given so far (the same record name in two folders)
     for first in range(0, len(records), chunk):
         part = slice(first, first + chunk)
         chunk_results = results[part]  # the same Prediction objects, filled in place
-        rows, inputs = _predict_chunk(
-            records[part], metadata[part], chunk_results, fusion["classes"], specs, predictors, cuts
-        )
+        rows, inputs, starts = _predict_chunk(records[part], metadata[part], chunk_results, scoring, verbose, block)
         if explain is not None:
-            _explain_chunk(chunk_results, rows, inputs, first, explain, figures, specs, predictors["fusion"])
+            _explain_chunk(chunk_results, rows, inputs, starts, first, explain, figures, specs, predictors["fusion"])
+            for r in chunk_results:
+                if r.windows > block and not r.error:
+                    log.warning(
+                        "%s: %d windows: not explained (--explain draws records of up to %d windows; explain a "
+                        "section of it, e.g. cut with wfdb.rdrecord(sampfrom=..., sampto=...))",
+                        r.record,
+                        r.windows,
+                        block,
+                    )
     return results, fusion["classes"]
+
+
+@dataclass
+class Scoring:
+    """What every record is scored with: the class names, the input specs, the models, their decision thresholds,
+    and where each window's probabilities go (or None)."""
+
+    classes: list[str]
+    specs: dict
+    predictors: dict[str, Predictor]
+    cuts: dict[str, np.ndarray]
+    window_rows: WindowRows | None
+
+    @property
+    def duration(self) -> float:
+        return max(s.duration_s for s in self.specs.values() if s.duration_s is not None)
+
+    @property
+    def quality(self) -> QualitySettings | None:
+        return next((s.quality for s in self.specs.values() if s.quality is not None), None)
+
+    def finish(self, result: Prediction, probs: dict[str, np.ndarray], metadata: np.ndarray) -> None:
+        """Fill in a record's averaged probabilities, its decisions and the metadata it went without."""
+        for name, p in probs.items():
+            result.probabilities[name] = {c: round(float(v), 6) for c, v in zip(self.classes, p)}
+            result.decisions[name] = {c: int(v >= t) for c, v, t in zip(self.classes, p, self.cuts[name])}
+        result.missing_inputs = [c for c, v in zip(METADATA_COLUMNS, metadata) if math.isnan(v)]
+
+
+def _predict_long(
+    windows: RecordWindows, metadata: np.ndarray, result: Prediction, scoring: Scoring, bar: tqdm
+) -> None:
+    """Score a long record a block of windows at a time, keeping only the running sum of each model's window
+    probabilities (and writing each window's to scoring.window_rows)."""
+    sums = {name: np.zeros(len(scoring.classes)) for name in scoring.predictors}
+    for starts, signals in windows.blocks(scoring.quality):
+        inputs = {"meta": np.repeat(metadata[None], len(starts), axis=0)}
+        inputs.update(signal_inputs(signals, windows.fs, scoring.specs))
+        for name, predictor in scoring.predictors.items():
+            probs = predictor(inputs)
+            sums[name] += probs.sum(axis=0)
+            if scoring.window_rows:
+                scoring.window_rows.add(result.record, name, windows, starts, probs)
+        bar.update(len(starts))
+    scoring.finish(result, {name: total / len(windows.starts) for name, total in sums.items()}, metadata)
 
 
 def _predict_chunk(
     records: list[Path],
     metadata: np.ndarray,
     results: list[Prediction],
-    classes: list[str],
-    specs: dict,
-    predictors: dict[str, Predictor],
-    cuts: dict[str, np.ndarray],
-) -> tuple[dict[int, np.ndarray], dict[str, np.ndarray]]:
+    scoring: Scoring,
+    verbose: bool,
+    block: int,
+) -> tuple[dict[int, np.ndarray], dict[str, np.ndarray], dict[int, list[float]]]:
     """predict_records on one chunk of records, filling in their `results`; returns the model-input rows of each
-    predicted record (its windows) and the inputs, for the explanations."""
-    duration = max(s.duration_s for s in specs.values() if s.duration_s is not None)
-
+    record scored in the batch (its windows), the inputs and the windows' starts (s), for the explanations.
+    A record of more than `block` windows is streamed on its own (_predict_long) and returns nothing here."""
     # Read and check every record, cut it into windows of the training length (signal.windows) and group the
     # windows by sampling rate for batched preprocessing. A window that preprocess would have called unusable
     # (flat, dropout, clipped) gets no prediction, and neither does its record.
-    quality = next((s.quality for s in specs.values() if s.quality is not None), None)
     by_rate: dict[int, list[tuple[int, np.ndarray]]] = {}
+    planned: dict[int, RecordWindows] = {}
     for i, rec in enumerate(records):
         try:
-            windows = record_windows(rec, duration, quality)
+            windows = open_windows(rec, scoring.duration)
+            results[i].source_fs, results[i].ignored_leads = windows.fs, windows.ignored_leads
+            results[i].windows, results[i].span_s = len(windows.starts), list(windows.span_s())
+            if len(windows.starts) > block:
+                with tqdm(total=len(windows.starts), desc=Path(rec).name, unit="window", file=sys.stderr) as bar:
+                    _predict_long(windows, metadata[i], results[i], scoring, bar)
+                continue
+            [(_, signals)] = list(windows.blocks(scoring.quality, block))
         except RecordError as exc:
             results[i].error = exc.problem
             continue
-        results[i].source_fs, results[i].ignored_leads = windows.fs, windows.ignored_leads
-        results[i].windows_s = [round(s / windows.fs, 3) for s in windows.starts]
-        by_rate.setdefault(windows.fs, []).extend((i, w) for w in windows.signals)
+        planned[i] = windows
+        by_rate.setdefault(windows.fs, []).extend((i, w) for w in signals)
 
     owner: list[int] = []  # the record of each row of the model inputs (one row per window)
     at: dict[int, np.ndarray] = {}
@@ -168,31 +253,33 @@ def _predict_chunk(
             rows_of.setdefault(i, []).append(len(owner))
             owner.append(i)
     if not owner:
-        return {}, {}
+        return {}, {}, {}
     rows = {i: np.array(rows_of[i]) for i in sorted(rows_of)}
     inputs: dict[str, np.ndarray] = {"meta": metadata[owner]}
     for fs, group in by_rate.items():
-        batch = signal_inputs(np.stack([w for _, w in group]), fs, specs)
+        batch = signal_inputs(np.stack([w for _, w in group]), fs, scoring.specs)
         for name, arr in batch.items():
             if name not in inputs:
                 inputs[name] = np.empty((len(owner), *arr.shape[1:]), dtype=np.float32)
             inputs[name][at[fs]] = arr
 
-    for name, predictor in predictors.items():
-        window_probs = predictor(inputs)
+    window_probs = {name: predictor(inputs) for name, predictor in scoring.predictors.items()}
+    with tqdm(total=len(owner), unit="window", file=sys.stderr, disable=not verbose) as bar:
         for i in rows:
-            probs = window_probs[rows[i]].mean(axis=0)  # the average over the record's windows
-            results[i].probabilities[name] = {c: round(float(p), 6) for c, p in zip(classes, probs)}
-            results[i].decisions[name] = {c: int(p >= t) for c, p, t in zip(classes, probs, cuts[name])}
-    for i in rows:
-        results[i].missing_inputs = [c for c, v in zip(METADATA_COLUMNS, metadata[i]) if math.isnan(v)]
-    return rows, inputs
+            probs = {name: p[rows[i]] for name, p in window_probs.items()}
+            if scoring.window_rows:
+                for name, p in probs.items():
+                    scoring.window_rows.add(results[i].record, name, planned[i], planned[i].starts, p)
+            scoring.finish(results[i], {name: p.mean(axis=0) for name, p in probs.items()}, metadata[i])
+            bar.update(len(rows[i]))
+    return rows, inputs, {i: [round(s / planned[i].fs, 3) for s in planned[i].starts] for i in rows}
 
 
 def _explain_chunk(
     results: list[Prediction],
     rows: dict[int, np.ndarray],
     inputs: dict[str, np.ndarray],
+    starts: dict[int, list[float]],
     offset: int,
     explain: Path,
     figures: set[str],
@@ -209,7 +296,7 @@ def _explain_chunk(
             fusion.model,
             {n: v[window_rows] for n, v in inputs.items()},
             specs["time"].fs,
-            results[i].windows_s,
+            starts[i],
             results[i].probabilities["fusion"],
             explain / f"{name}.png",
             results[i].record,
@@ -231,7 +318,7 @@ def to_csv(results: list[Prediction], classes: list[str]) -> str:
             writer.writerow([r.record, "", *[""] * (2 * len(classes)), "", "", "", r.error])
         for model, probs in r.probabilities.items():
             cells = [*(probs[c] for c in classes), *(r.decisions[model][c] for c in classes)]
-            notes = [";".join(r.missing_inputs), ";".join(r.ignored_leads), len(r.windows_s)]
+            notes = [";".join(r.missing_inputs), ";".join(r.ignored_leads), r.windows]
             writer.writerow([r.record, model, *cells, *notes, ""])
     return out.getvalue()
 
@@ -298,11 +385,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write the predictions as JSON")
     parser.add_argument("--csv", type=Path, help="write the predictions as CSV")
+    parser.add_argument(
+        "--windows",
+        type=Path,
+        metavar="CSV",
+        help="also write every scored window's probabilities (record, model, start_s, end_s, one column per class)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show progress for every record, not only long ones"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
         check_output("--json", args.json)
         check_output("--csv", args.csv)
+        check_output("--windows", args.windows)
         if args.explain is not None and args.explain.exists() and not args.explain.is_dir():
             raise PipelineError(f"--explain {args.explain}: is a file; give a folder for the figures")
         records, missing = find_records(args.records)
@@ -313,9 +410,21 @@ def main(argv: list[str] | None = None) -> int:
         results: list = []
         classes: list[str] = []
         if records:
-            results, classes = predict_records(
-                records, args.models, meta, args.all_branches, threshold=args.threshold, explain=args.explain
-            )
+            with contextlib.ExitStack() as stack:
+                windows_out = None
+                if args.windows:
+                    tmp = stack.enter_context(atomic_path(args.windows))
+                    windows_out = stack.enter_context(open(tmp, "w", newline=""))
+                results, classes = predict_records(
+                    records,
+                    args.models,
+                    meta,
+                    args.all_branches,
+                    threshold=args.threshold,
+                    explain=args.explain,
+                    windows_out=windows_out,
+                    verbose=args.verbose,
+                )
         elapsed = time.perf_counter() - start
         results += missing
         if args.json:
@@ -332,8 +441,8 @@ def main(argv: list[str] | None = None) -> int:
             log.info("%s: no %s given; predicted without", r.record, ", ".join(r.missing_inputs))
         if r.ignored_leads:
             log.info("%s: leads %s are not used by the models; ignored", r.record, ", ".join(r.ignored_leads))
-        if len(r.windows_s) > 1:
-            log.info("%s: %d windows scored and averaged (starting at %s s)", r.record, len(r.windows_s), r.windows_s)
+        if r.windows > 1:
+            log.info("%s: %d windows scored and averaged, covering %g-%g s", r.record, r.windows, *r.span_s)
     failed = [r for r in results if r.error]
     for r in failed:
         log.error("record %s: %s", r.record, r.error)

@@ -50,7 +50,8 @@ def test_reordered_fifteen_lead_and_microvolt_copies_score_as_the_original(model
             np.testing.assert_allclose(_probs(out[str(copy)]), _probs(out[str(base)]), atol=1e-5, err_msg=str(copy))
             assert out[str(copy)]["decisions"] == out[str(base)]["decisions"]
         assert out[str(copies[1])]["ignored_leads"] == ["vx", "vy", "vz"]
-        assert out[str(base)]["ignored_leads"] == [] and out[str(base)]["windows_s"] == [0.0]
+        assert out[str(base)]["ignored_leads"] == [] and out[str(base)]["windows"] == 1
+        assert out[str(base)]["span_s"] == [0.0, 10.0]
 
 
 def test_250_and_500_hz_copies_score_close_to_the_100_hz_record(models, tmp_path):
@@ -83,7 +84,7 @@ def test_long_records_are_scored_in_windows_and_short_ones_refused(models, tmp_p
     short = variants.cut(base, tmp_path, 5)
     status, out = _predict(models, [base, doubled, seam, short], tmp_path)
     assert status == 1  # the 5 s strip failed; the others were predicted
-    assert out[str(doubled)]["windows_s"] == [0.0, 5.0, 10.0]
+    assert out[str(doubled)]["windows"] == 3 and out[str(doubled)]["span_s"] == [0.0, 20.0]
     expected = (2 * _probs(out[str(base)]) + _probs(out[str(seam)])) / 3
     np.testing.assert_allclose(_probs(out[str(doubled)]), expected, atol=2e-6)
     assert out[str(short)]["probabilities"] == {}
@@ -175,4 +176,58 @@ def test_records_in_chunks_get_exactly_what_they_get_all_at_once(models, tmp_pat
         assert a.probabilities.keys() == b.probabilities.keys()
         for model in a.probabilities:
             assert a.probabilities[model] == pytest.approx(b.probabilities[model], abs=1e-5)
-    assert one[2].error and not one[2].probabilities and len(one[3].windows_s) == 3
+    assert one[2].error and not one[2].probabilities and one[3].windows == 3
+
+
+def test_a_long_recording_streamed_in_blocks_scores_as_read_whole(models, tmp_path):
+    """A 2-minute recording (a real record 12 times: 23 windows) scored 4 windows at a time, keeping running sums,
+    gives the probabilities of scoring every window at once within 1e-4, and each window's own probabilities
+    (--windows rows) are the same either way."""
+    import io
+
+    from ptbxl_multimodal.data.metadata import metadata_for
+    from ptbxl_multimodal.predict import predict_records
+
+    long = variants.repeated(variants.original(ECG_IDS[1]), tmp_path, 12)
+    records = [variants.original(ECG_IDS[0]), long]
+    meta = metadata_for(records, None, {})
+    outs = {}
+    for block in (4, 1000):
+        rows = io.StringIO()
+        outs[block] = (predict_records(records, models, meta, all_branches=True, windows_out=rows, block=block), rows)
+    (streamed, classes), streamed_rows = outs[4]
+    (whole, _), whole_rows = outs[1000]
+    assert streamed[1].windows == whole[1].windows == 23 and streamed[1].span_s == [0.0, 120.0]
+    for a, b in zip(streamed, whole):
+        assert a.probabilities.keys() == b.probabilities.keys() == {"fusion", "time", "freq", "spec", "meta"}
+        for model in a.probabilities:
+            assert a.probabilities[model] == pytest.approx(b.probabilities[model], abs=1e-4)
+        assert a.decisions == b.decisions
+    lines = [line.split(",") for line in streamed_rows.getvalue().splitlines()]
+    assert lines[0] == ["record", "model", "start_s", "end_s", *(f"{c}_prob" for c in classes)]
+    assert len(lines) == 1 + 5 * (1 + 23)  # a row per window and model
+    longs = [line for line in lines[1:] if line[0] == str(long) and line[1] == "fusion"]
+    assert [(float(x[2]), float(x[3])) for x in longs] == [(5.0 * k, 5.0 * k + 10) for k in range(23)]
+    by_key = lambda text: sorted(text.getvalue().splitlines()[1:])  # noqa: E731
+    for a, b in zip(by_key(streamed_rows), by_key(whole_rows)):
+        a_cells, b_cells = a.split(","), b.split(",")
+        assert a_cells[:4] == b_cells[:4]
+        np.testing.assert_allclose(np.array(a_cells[4:], float), np.array(b_cells[4:], float), atol=1e-4)
+
+
+def test_a_long_recording_logs_a_line_not_every_window_and_writes_each_window_on_request(models, tmp_path, caplog):
+    import logging
+
+    from ptbxl_multimodal.data.windowed_records import BLOCK_WINDOWS
+    from ptbxl_multimodal.predict import main as predict
+
+    long = variants.repeated(variants.original(ECG_IDS[2]), tmp_path, 90)  # 15 minutes: 179 windows, streamed
+    assert 179 > BLOCK_WINDOWS
+    out = tmp_path / "w.csv"
+    with caplog.at_level(logging.INFO):
+        status = predict([str(long), "--models", str(models), "--windows", str(out)])
+    assert status == 0
+    assert max(len(r.getMessage()) for r in caplog.records) <= 300
+    assert any("179 windows scored and averaged, covering 0-900 s" in r.getMessage() for r in caplog.records)
+    rows = out.read_text().splitlines()
+    assert len(rows) == 1 + 179 and rows[-1].startswith(f"{long},fusion,890.0,900.0,")

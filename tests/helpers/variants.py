@@ -87,5 +87,10 @@ def cut(base: Path, folder: Path, seconds: float, start: float = 0.0) -> Path:
 
 def doubled(base: Path, folder: Path) -> Path:
     """A 20 s record: the 10 s record twice in a row (windows at 0 s and 10 s are the original exactly)."""
+    return repeated(base, folder, 2, "doubled")
+
+
+def repeated(base: Path, folder: Path, times: int, name: str = "") -> Path:
+    """The record `times` times in a row (a long recording made of a real one)."""
     rec, d = _digital(base)
-    return _write(folder, "doubled", rec.fs, list(rec.sig_name), np.concatenate([d, d]), 1000.0, "mV")
+    return _write(folder, name or f"x{times}", rec.fs, list(rec.sig_name), np.concatenate([d] * times), 1000.0, "mV")
