@@ -62,7 +62,7 @@ class RecordReader:
     """An open record: its header read and checked (leads by name, a whole-number rate, units, data size), its
     samples read by range, so a recording of any length is read a block at a time in bounded memory.
 
-    Plain records (every signal in one format-16 data file, as PTB-XL's) are read through a memory map; anything
+    Plain records (every signal in one format-16 data file, as PTB-XL's) are read by seeking in the file; anything
     else through wfdb (`rdrecord` with `sampfrom`/`sampto`). The header's per-lead checksum and first sample are
     checked against the data as it is read in order: when a read reaches the record's end, or by `verify()`.
     """
@@ -213,7 +213,7 @@ class _Wfdb:
 
 
 class _Format16:
-    """The common case, read through a memory map: every signal in one format-16 file, plain gain/baseline fields.
+    """The common case, read by seeking in its one file: every signal in one format-16 file, plain gain/baseline fields.
 
     `open` returns None for anything else (or anything odd), which then goes through wfdb, so wfdb stays the
     reference and produces the error messages. tests/test_records.py checks both agree on the sample.
