@@ -85,8 +85,18 @@ def to_run(name: str, data: dict) -> Run | None:
         vs_best["auc"],
         vs_best["n_test"] / vs_best["n_train"],
         views,
-        vs_best.get("live_branches"),
+        same_as(metrics),
     )
+
+
+def same_as(metrics: dict) -> str | None:
+    """The branch the run's fusion is, if it is one branch alone: its "<branch> alone minus fusion" row is exactly
+    0 on every resample (a stack weighting only that branch rescales its logits, which leaves every AUC as it is)."""
+    for path in view_paths(metrics):
+        view, row = path[len(VIEWS) :].removesuffix(".json"), (metrics[path] or {}).get("data") or {}
+        if not view.startswith("no_") and row and row.get("auc") == row.get("auc_lo") == row.get("auc_hi") == 0:
+            return view
+    return None
 
 
 WIDTH = 120

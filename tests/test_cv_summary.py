@@ -42,13 +42,13 @@ def test_corrected_t_test_by_hand():
 
 def test_a_run_whose_fusion_is_one_branch_alone_is_flagged():
     runs = [
-        Run("a", {"time": 0.85, "fusion": 0.88}, "time", 0.03, 0.2, {}, live_branches=4),
-        Run("b", {"time": 0.80, "fusion": 0.80}, "time", 0.0, 0.2, {}, live_branches=1),
+        Run("a", {"time": 0.85, "fusion": 0.88}, "time", 0.03, 0.2, {}),
+        Run("b", {"time": 0.80, "fusion": 0.80}, "time", 0.0, 0.2, {}, same_as="time"),
         Run("c", {"time": 0.82, "fusion": 0.83}, "time", 0.01, 0.2, {}),  # older metrics: not known
     ]
     s = summarize(runs, "rotations")
-    assert s["single_branch"] == ["b"]
-    assert "**Flagged:** the deployed fusion of b is a single branch" in to_markdown(s)
+    assert s["single_branch"] == ["b (time)"]
+    assert "**Flagged:** the deployed fusion of b (time) is a single branch" in to_markdown(s)
     assert "Flagged" not in to_markdown(summarize(runs[::2], "rotations"))
 
 
@@ -153,9 +153,13 @@ def test_runs_are_read_from_what_evaluate_wrote():
     for model in ("time", "freq", "spec", "meta"):
         data["metrics"][f"metrics/eval/{model}.json"] = {"data": {"auc": 0.8, "val_auc": 0.9}}
     assert cv.to_run(name, data) is None  # no n_train / n_test yet
-    data["metrics"]["metrics/eval/fusion_vs_best.json"]["data"].update(n_train=353, n_test=65, live_branches=1)
+    data["metrics"]["metrics/eval/fusion_vs_best.json"]["data"].update(n_train=353, n_test=65)
     run = cv.to_run(name, data)
-    assert run.live_branches == 1  # flagged by the summary
+    assert run.same_as is None
+    # a fusion that is `spec` alone: "spec alone minus fusion" is 0 on every resample
+    data["metrics"]["metrics/eval/views/spec.json"] = {"data": {"auc": 0.0, "auc_lo": 0.0, "auc_hi": 0.0}}
+    data["metrics"]["metrics/eval/views/no_spec.json"] = {"data": {"auc": 0.0, "auc_lo": 0.0, "auc_hi": 0.0}}
+    assert cv.to_run(name, data).same_as == "spec"  # flagged by the summary
     assert (run.best_branch, run.fusion_minus_best) == ("time", 0.02)
     assert run.test_train_ratio == pytest.approx(65 / 353) and run.test_auc["fusion"] == 0.87
 

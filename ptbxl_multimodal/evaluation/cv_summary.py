@@ -38,7 +38,7 @@ class Run:
     fusion_minus_best: float
     test_train_ratio: float
     views: dict[str, float]
-    live_branches: int | None = None  # branches the deployed fusion combines (1: one branch alone); None: unknown
+    same_as: str | None = None  # the branch whose test AUC the fusion's equals on every resample (one branch alone)
 
 
 def corrected_t_test(differences: np.ndarray, test_train_ratio: float) -> tuple[float, float]:
@@ -123,7 +123,7 @@ def summarize(runs: list[Run], kind: str) -> dict:
             "test_train_ratio": ratio,
         },
         "views": views,
-        "single_branch": [r.name for r in runs if r.live_branches == 1],
+        "single_branch": [f"{r.name} ({r.same_as})" for r in runs if r.same_as],
     }
 
 
@@ -150,9 +150,9 @@ def to_markdown(summary: dict) -> str:
     if summary.get("single_branch"):
         lines += [
             "",
-            f"**Flagged:** the deployed fusion of {', '.join(summary['single_branch'])} is a single branch (every "
-            "other branch weighted 0): its fusion rows measure that branch, and its ablation rows compare "
-            "stacks with it.",
+            f"**Flagged:** the deployed fusion of {', '.join(summary['single_branch'])} is a single branch (its test "
+            "AUC equals that branch's on every resample): its fusion rows measure that branch, and its ablation "
+            "rows compare stacks with it.",
         ]
     if summary["views"]:
         lines += [

@@ -104,12 +104,7 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
         write_json(paths.eval_metrics / f"{name}.json", compact(r, ckpts[name]["training"]["best_val_macro_auc"]))
         write_json(paths.eval_detail / f"{name}.json", json_ready(r))
     split_summary = json.loads(paths.split_summary.read_text())
-    row = {
-        **compact_difference(vs_best, len(test.y)),
-        "n_train": split_summary["train"]["records"],
-        "vs": best,
-        "live_branches": live_branches(ckpts["fusion"]),
-    }
+    row = {**compact_difference(vs_best, len(test.y)), "n_train": split_summary["train"]["records"], "vs": best}
     write_json(paths.eval_vs_best, row)
     with atomic_path(paths.eval_ablations) as tmp:
         tmp.mkdir(parents=True)
@@ -146,13 +141,6 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             examples,
         )
     return results
-
-
-def live_branches(fusion_ckpt: dict) -> int:
-    """How many branches the deployed fusion combines: a stack's branches with a weight in some class (1: the
-    fusion is one branch alone, which the CV summaries flag); every branch for an embedding head."""
-    stack = fusion_ckpt.get("stack")
-    return len(stack["live_branches"]) if stack else len(fusion_ckpt["branches"])
 
 
 def compare_like_for_like(
