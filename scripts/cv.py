@@ -193,7 +193,7 @@ command below and each table's command is beside it; do not edit it by hand.
 
     {command}
 
-**Made under commit `{commit}`**, with its committed `params.yaml` ({defaults}) except what each run changed
+**Made under commit {commit}**, with its committed `params.yaml` ({defaults}) except what each run changed
 (listed at the end).
 
 **Every figure here comes from the 503-record sample** (on the standard split 353 training, 73 validation and
@@ -234,11 +234,17 @@ def baseline(shown: list[dict]) -> tuple[str, dict]:
 
 
 def page(
-    found: dict[str, dict], standard: str | None, command: str, shown: list[dict], reported: tuple[int, ...] = REPORTED
+    found: dict[str, dict],
+    standard: str | None,
+    command: str,
+    shown: list[dict],
+    reported: tuple[int, ...] = REPORTED,
+    commit: str | None = None,
 ) -> str:
     """The results page: the standard split's tables (run `standard`), then the summaries of the reported rotations
     and of the seeds; other cv-rot-* runs (chosen on, never reported) are named only."""
-    commit, base_params = baseline(shown)
+    base_commit, base_params = baseline(shown)
+    commit = commit or f"`{base_commit}`"
     defaults = ", ".join(f"`{k}: {json.dumps(base_params[k])}`" for k in SHOWN_DEFAULTS if k in base_params)
     parts = [PAGE_HEAD.format(command=command, commit=commit, defaults=defaults or "as committed")]
     parts.append("## The standard split (test fold 10, validation fold 9)\n")
@@ -290,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     pg = sub.add_parser("page", help="write the results page from the finished runs")
     pg.add_argument("--standard", default="cv-seed-42", help="the run on the standard split (default cv-seed-42)")
     pg.add_argument("--out", type=Path, default=Path("docs/results.md"))
+    pg.add_argument("--commit", help="how to name the commit the runs were made from (default: their baseline's id)")
     for p in (s, sh, pg):
         p.add_argument("--from-json", type=Path, help="read this saved `dvc exp show --json` output instead")
     args = parser.parse_args(argv)
@@ -315,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     found = dict(experiments(shown))
     if args.command == "page":
         command = f"python scripts/cv.py page --standard {args.standard} --out {args.out}"
-        args.out.write_text(page(found, args.standard, command, shown))
+        args.out.write_text(page(found, args.standard, command, shown, commit=args.commit))
         print(f"wrote {args.out}")
         return 0
     table, note = summary_markdown(found, args.kind, args.names)

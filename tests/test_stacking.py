@@ -193,3 +193,13 @@ def test_cross_fitting_groups_must_keep_each_patient_in_one_group():
     patient[4] = 2  # patient 2 now has records in folds 1 and 3
     with pytest.raises(StageError, match=r"share 1 patient\(s\) \(patient_id 2\)"):
         crossfit_groups(strat_fold, patient, np.zeros((10, 1)), split_settings("strat_fold"), 4)
+
+
+def test_a_stacked_checkpoint_from_before_the_alignment_is_refused_with_the_fix():
+    """Its weights were fitted for logits its branches do not produce as stored: rerun the stage, not a silent
+    wrong answer."""
+    from ptbxl_multimodal.fusion_checkpoints import stacked_from_checkpoint
+
+    old = {"branches": {}, "fold_branches": None, "stack": {"weights": [[1.0]], "intercept": [0.0], "spread": {}}}
+    with pytest.raises(StageError, match=r"predates the alignment.*dvc repro fusion"):
+        stacked_from_checkpoint(old)
