@@ -161,6 +161,6 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
     with atomic_path(paths.train_logs / "fusion") as tmp:
         tmp.mkdir(parents=True)
         (tmp / "metrics.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        decision = {**stack, "branches": names, "weights_per_class": per_class, "align_other_form": aligned}
+        decision = {**stack, "branches": names, "weights_per_class": per_class, "align_by_form": aligned}
         (tmp / "stack.json").write_text(json.dumps(decision, indent=2, sort_keys=True) + "\n")
     return out
