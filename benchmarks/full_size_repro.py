@@ -33,8 +33,8 @@ import yaml
 
 from measure import ROOT, make_project, run_logged
 from mirror import FULL_SIZE, build
-from ptbxl_multimodal.params_file import load_section
-from ptbxl_multimodal.training.crossfit import CrossfitSettings
+from ptbxl_multimodal.config.reader import load_section
+from ptbxl_multimodal.fusion.crossfit import CrossfitSettings
 from ptbxl_multimodal.training.train_branch import load_branch_params
 
 

@@ -41,7 +41,7 @@ with h5py.File(out + '/features.h5', 'w') as h5:
 PIPELINE = """
 from dataclasses import replace
 from pathlib import Path
-from ptbxl_multimodal.config import load_params
+from ptbxl_multimodal.config.params import load_params
 from ptbxl_multimodal.data.processed_files import preprocess
 from ptbxl_multimodal.data.feature_files import featurize
 params = load_params({params!r})  # the project's defaults, with the workers and compression measured

@@ -17,8 +17,8 @@ import torch
 
 from measure import ROOT
 from ptbxl_multimodal.branches import BRANCHES
-from ptbxl_multimodal.config import Params, load_params
-from ptbxl_multimodal.runtime import resolve_device, take_batch
+from ptbxl_multimodal.config.params import Params, load_params
+from ptbxl_multimodal.models.runtime import resolve_device, take_batch
 from ptbxl_multimodal.training.loop import epoch_batches
 
 SHAPES = {"time": (12, 1000), "freq": (12, 501), "spec": (12, 33, 59), "meta": (4,)}

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ptbxl_multimodal.input_spec import InputSpec
+from ptbxl_multimodal.config.paths import ProjectPaths
 from ptbxl_multimodal.models.base import BranchModel
-from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.signal.input_spec import InputSpec
 from ptbxl_multimodal.signal.spectral import fft_magnitude, spectrogram
 
 

@@ -18,9 +18,9 @@ import torch
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.evaluation.calibration import Calibration
-from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.models.base import BranchModel
+from ptbxl_multimodal.signal.input_spec import InputSpec
 
 FORMAT = "ptbxl-multimodal/4"  # 2: typed input spec and architecture settings; 3: decision thresholds; 4: calibration
 # 2 loads, but has no thresholds: `thresholds` says what to do; 2 and 3 were never calibrated (identity)

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES, input_files
+from ptbxl_multimodal.config.paths import ProjectPaths
 from ptbxl_multimodal.data.loading import load_split
 from ptbxl_multimodal.evaluation.calibration import compare_methods
 from ptbxl_multimodal.evaluation.metrics import bootstrap_indices
-from ptbxl_multimodal.inference import Predictor
-from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.predict.inference import Predictor
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from ptbxl_multimodal.training import stacking as S
+from ptbxl_multimodal.fusion import stacking as S
 
 PREVALENCE = np.array([0.44, 0.25, 0.24, 0.22, 0.12])  # NORM, MI, STTC, CD, HYP
 BRANCHES = ["strong", "correlated", "unique", "noise"]

@@ -24,19 +24,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ptbxl_multimodal import checkpoints, fusion_checkpoints
+from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import input_files
+from ptbxl_multimodal.config.paths import ProjectPaths
+from ptbxl_multimodal.config.reader import load_section, read_params
 from ptbxl_multimodal.data.loading import SplitData, load_split
 from ptbxl_multimodal.data.splits import SplitSettings
 from ptbxl_multimodal.evaluation.cv_summary import mean_interval
 from ptbxl_multimodal.evaluation.metrics import bootstrap_indices, macro_auc, percentile_interval, resampled_aucs
-from ptbxl_multimodal.inference import Predictor
+from ptbxl_multimodal.fusion import checkpoints as fusion_checkpoints
+from ptbxl_multimodal.fusion import stacking
+from ptbxl_multimodal.fusion.crossfit import crossfit_groups
 from ptbxl_multimodal.io import h5store
-from ptbxl_multimodal.params_file import load_section, read_params
-from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.runtime import INFERENCE_BATCH, module_logits
-from ptbxl_multimodal.training import stacking
-from ptbxl_multimodal.training.crossfit import crossfit_groups
+from ptbxl_multimodal.models.runtime import INFERENCE_BATCH, module_logits
+from ptbxl_multimodal.predict.inference import Predictor
 
 BLEND_FOLDS = 5
 

@@ -21,14 +21,15 @@ from pathlib import Path
 import numpy as np
 from combiner_simulation import best_alone, old_switch
 
-from ptbxl_multimodal import checkpoints, fusion_checkpoints
+from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import input_files
+from ptbxl_multimodal.config.paths import ProjectPaths
 from ptbxl_multimodal.data.loading import load_split
 from ptbxl_multimodal.evaluation.metrics import bootstrap_indices, macro_auc, percentile_interval, resampled_aucs
-from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.runtime import INFERENCE_BATCH, module_logits
-from ptbxl_multimodal.training import stacking
-from ptbxl_multimodal.training.train_stack import out_of_fold
+from ptbxl_multimodal.fusion import checkpoints as fusion_checkpoints
+from ptbxl_multimodal.fusion import stacking
+from ptbxl_multimodal.fusion.train_stack import out_of_fold
+from ptbxl_multimodal.models.runtime import INFERENCE_BATCH, module_logits
 
 SHIPPED = "shipped: shrunk stack, aligned"
 

@@ -5,10 +5,10 @@ reads (`dvc exp run -S +train.comon.epochs=2`) fails in seconds instead of runni
 Its output never changes, so `download` (which depends on it, to run after it) never reruns because of it.
 """
 
-from ptbxl_multimodal.cli import run_stage
-from ptbxl_multimodal.config import load_params
+from ptbxl_multimodal.config.params import load_params
+from ptbxl_multimodal.config.paths import ProjectPaths
 from ptbxl_multimodal.io.atomic import write_text
-from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.stage import run_stage
 
 TEXT = "params.yaml is valid (written by the check_params stage; tracked by git so a fresh clone has it)\n"
 

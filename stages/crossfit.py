@@ -3,11 +3,11 @@
 import argparse
 
 from ptbxl_multimodal.branches import BRANCH_NAMES
-from ptbxl_multimodal.cli import run_stage
+from ptbxl_multimodal.config.paths import ProjectPaths
+from ptbxl_multimodal.config.reader import load_section, read_params
 from ptbxl_multimodal.data.splits import SplitSettings
-from ptbxl_multimodal.params_file import load_section, read_params
-from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.training.crossfit import CrossfitSettings, crossfit_branch
+from ptbxl_multimodal.fusion.crossfit import CrossfitSettings, crossfit_branch
+from ptbxl_multimodal.stage import run_stage
 from ptbxl_multimodal.training.train_branch import load_branch_params
 
 

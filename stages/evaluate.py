@@ -1,10 +1,10 @@
 """Stage `evaluate`: score every branch and the fusion model on the test split; write metrics, plots, report."""
 
-from ptbxl_multimodal.cli import run_stage
+from ptbxl_multimodal.config.paths import ProjectPaths
+from ptbxl_multimodal.config.reader import load_section, read_params
 from ptbxl_multimodal.evaluation.evaluate import evaluate
 from ptbxl_multimodal.evaluation.settings import EvaluateSettings
-from ptbxl_multimodal.params_file import load_section, read_params
-from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.stage import run_stage
 
 
 def main() -> None:

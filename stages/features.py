@@ -1,9 +1,9 @@
 """Stage `features`: FFT spectra and STFT spectrograms of the processed signals (HDF5)."""
 
-from ptbxl_multimodal.cli import run_stage
+from ptbxl_multimodal.config.paths import ProjectPaths
+from ptbxl_multimodal.config.reader import load_section, read_params
 from ptbxl_multimodal.data.feature_files import FeatureSettings, featurize
-from ptbxl_multimodal.params_file import load_section, read_params
-from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.stage import run_stage
 
 
 def main() -> None:

@@ -2,14 +2,14 @@
 
 import sys
 
-from ptbxl_multimodal.cli import run_stage
+from ptbxl_multimodal.config.paths import ProjectPaths
+from ptbxl_multimodal.config.reader import load_section, read_params
 from ptbxl_multimodal.evaluation.calibration import CalibrationSettings
-from ptbxl_multimodal.params_file import load_section, read_params
-from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.fusion.crossfit import CrossfitSettings
+from ptbxl_multimodal.fusion.train_fusion import load_fusion_params, train_fusion
+from ptbxl_multimodal.fusion.train_stack import train_stack
+from ptbxl_multimodal.stage import run_stage
 from ptbxl_multimodal.training import distributed
-from ptbxl_multimodal.training.crossfit import CrossfitSettings
-from ptbxl_multimodal.training.train_fusion import load_fusion_params, train_fusion
-from ptbxl_multimodal.training.train_stack import train_stack
 
 
 def main() -> None:

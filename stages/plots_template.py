@@ -1,8 +1,8 @@
 """Stage `plots_template`: the page `dvc plots show` fills, with the plotting libraries inlined (works offline)."""
 
-from ptbxl_multimodal.cli import run_stage
-from ptbxl_multimodal.evaluation.offline_plots import write_offline_template
-from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.config.paths import ProjectPaths
+from ptbxl_multimodal.report.offline_plots import write_offline_template
+from ptbxl_multimodal.stage import run_stage
 
 
 def main() -> None:

@@ -1,10 +1,10 @@
 """Stage `preprocess`: WFDB records -> resampled, filtered signals plus labels and metadata (HDF5)."""
 
-from ptbxl_multimodal.cli import run_stage
+from ptbxl_multimodal.config.paths import ProjectPaths
+from ptbxl_multimodal.config.reader import load_section, read_params
 from ptbxl_multimodal.data.fetch import DownloadSettings
 from ptbxl_multimodal.data.processed_files import PreprocessSettings, preprocess
-from ptbxl_multimodal.params_file import load_section, read_params
-from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.stage import run_stage
 
 
 def main() -> None:

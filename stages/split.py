@@ -1,10 +1,10 @@
 """Stage `split`: record ids per split (train / val / test) and class counts per split."""
 
-from ptbxl_multimodal.cli import run_stage
+from ptbxl_multimodal.config.paths import ProjectPaths
+from ptbxl_multimodal.config.reader import load_section, read_params
 from ptbxl_multimodal.data.splits import SplitSettings, make_split
 from ptbxl_multimodal.io.atomic import write_json
-from ptbxl_multimodal.params_file import load_section, read_params
-from ptbxl_multimodal.paths import ProjectPaths
+from ptbxl_multimodal.stage import run_stage
 
 
 def main() -> None:

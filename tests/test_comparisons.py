@@ -10,9 +10,9 @@ from torch import nn
 
 from ptbxl_multimodal.evaluation.comparisons import ablation_logits, branch_logits, like_for_like
 from ptbxl_multimodal.evaluation.metrics import bootstrap_indices
-from ptbxl_multimodal.models.stacked import StackedFusion
-from ptbxl_multimodal.runtime import logits
-from ptbxl_multimodal.training.stacking import combine, fit_ablations, fit_shrunk
+from ptbxl_multimodal.fusion.stacked import StackedFusion
+from ptbxl_multimodal.fusion.stacking import combine, fit_ablations, fit_shrunk
+from ptbxl_multimodal.models.runtime import logits
 
 NAMES = ["a", "b", "noise"]
 

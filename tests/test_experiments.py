@@ -75,10 +75,10 @@ MODEL_FILES = {
 # it reruns on their edits, in seconds, and reruns nothing after it.
 CODE_EDITS = [
     *[(f, {"check_params", f"train@{b}", f"crossfit@{b}", "fusion", "evaluate"}) for b, f in MODEL_FILES.items()],
-    ("ptbxl_multimodal/models/fusion.py", {"check_params", "fusion", "evaluate"}),
-    ("ptbxl_multimodal/models/stacked.py", {"check_params", "fusion", "evaluate"}),
+    ("ptbxl_multimodal/fusion/heads.py", {"check_params", "fusion", "evaluate"}),
+    ("ptbxl_multimodal/fusion/stacked.py", {"check_params", "fusion", "evaluate"}),
     ("ptbxl_multimodal/training/loop.py", {"check_params", *BRANCH_STAGES, *CROSSFIT_STAGES, "fusion"}),
-    ("ptbxl_multimodal/evaluation/report.py", {"evaluate"}),
+    ("ptbxl_multimodal/report/run_report.py", {"evaluate"}),
 ]
 
 

@@ -9,10 +9,10 @@ import torch
 from helpers.settings import defaults
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.data.records import LEADS, read_record
-from ptbxl_multimodal.evaluation.attributions import Explanation, branch_contributions, time_attributions
-from ptbxl_multimodal.evaluation.ecg_figure import ecg_figure
-from ptbxl_multimodal.models.fusion import FusionHead, FusionModel
-from ptbxl_multimodal.models.stacked import StackedFusion
+from ptbxl_multimodal.fusion.heads import FusionHead, FusionModel
+from ptbxl_multimodal.fusion.stacked import StackedFusion
+from ptbxl_multimodal.report.attributions import Explanation, branch_contributions, time_attributions
+from ptbxl_multimodal.report.ecg_figure import ecg_figure
 
 PARAMS = defaults()
 SHAPES = {"time": (12, 1000), "freq": (12, 501), "spec": (12, 33, 59), "meta": (4,)}

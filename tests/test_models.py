@@ -11,9 +11,9 @@ from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.evaluation.metrics import tune_thresholds
-from ptbxl_multimodal.inference import Predictor
-from ptbxl_multimodal.input_spec import InputSpec
-from ptbxl_multimodal.models.fusion import FusionHead, FusionModel
+from ptbxl_multimodal.fusion.heads import FusionHead, FusionModel
+from ptbxl_multimodal.predict.inference import Predictor
+from ptbxl_multimodal.signal.input_spec import InputSpec
 from ptbxl_multimodal.training.decisions import fit_decisions
 from ptbxl_multimodal.training.train_branch import validation_logits
 

@@ -4,7 +4,7 @@ import yaml
 from dvc.utils.hydra import apply_overrides
 
 from helpers.project import committed_params_text
-from ptbxl_multimodal.config import validate
+from ptbxl_multimodal.config.params import validate
 
 
 def leaves(tree, prefix=""):

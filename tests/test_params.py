@@ -7,7 +7,7 @@ import math
 import pytest
 
 from helpers.project import committed_params, committed_params_text
-from ptbxl_multimodal.config import Params, load_params, validate
+from ptbxl_multimodal.config.params import Params, load_params, validate
 from ptbxl_multimodal.errors import ParamError
 
 DEFAULTS = committed_params()

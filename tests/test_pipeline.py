@@ -113,9 +113,9 @@ def test_out_of_fold_logits_come_from_models_that_never_saw_the_record(project):
 
     from ptbxl_multimodal.branches import input_files
     from ptbxl_multimodal.checkpoints import branch_from_checkpoint, load
+    from ptbxl_multimodal.config.paths import ProjectPaths
     from ptbxl_multimodal.data.loading import load_split
-    from ptbxl_multimodal.paths import ProjectPaths
-    from ptbxl_multimodal.training.crossfit import read_oof
+    from ptbxl_multimodal.fusion.crossfit import read_oof
 
     paths = ProjectPaths(project)
     split = json.loads(paths.split.read_text())
@@ -143,13 +143,13 @@ def test_the_deployed_fusion_applies_its_fitted_weights_to_logits_of_the_fitted_
 
     from ptbxl_multimodal.branches import input_files
     from ptbxl_multimodal.checkpoints import load
+    from ptbxl_multimodal.config.paths import ProjectPaths
     from ptbxl_multimodal.data.loading import load_split
-    from ptbxl_multimodal.fusion_checkpoints import stacked_from_checkpoint
-    from ptbxl_multimodal.inference import Predictor
-    from ptbxl_multimodal.paths import ProjectPaths
-    from ptbxl_multimodal.runtime import module_logits
-    from ptbxl_multimodal.training.stacking import combine
-    from ptbxl_multimodal.training.train_stack import fold_logits
+    from ptbxl_multimodal.fusion.checkpoints import stacked_from_checkpoint
+    from ptbxl_multimodal.fusion.stacking import combine
+    from ptbxl_multimodal.fusion.train_stack import fold_logits
+    from ptbxl_multimodal.models.runtime import module_logits
+    from ptbxl_multimodal.predict.inference import Predictor
 
     paths = ProjectPaths(project)
     ckpt = load(paths.model("fusion"))
@@ -173,10 +173,10 @@ def test_the_deployed_fusion_applies_its_fitted_weights_to_logits_of_the_fitted_
 
 
 def test_evaluate_refuses_models_trained_on_other_classes(project, tmp_path):
+    from ptbxl_multimodal.config.paths import ProjectPaths
     from ptbxl_multimodal.errors import StageError
     from ptbxl_multimodal.evaluation.evaluate import evaluate
     from ptbxl_multimodal.evaluation.settings import EvaluateSettings
-    from ptbxl_multimodal.paths import ProjectPaths
 
     copy = tmp_path / "copy"
     for rel in ("data", "models", "metrics"):
@@ -326,7 +326,7 @@ def _metadata_csv(path, ecg_ids):
 def test_predict_matches_evaluate_on_test_records(project, tmp_path):
     import csv as csv_module
 
-    from ptbxl_multimodal.predict import main as predict
+    from ptbxl_multimodal.predict.cli import main as predict
 
     test_ids = json.loads((project / "data/splits/split.json").read_text())["test"][:6]
     alone = tmp_path / "copied"  # the checkpoints alone, without metrics/ or params.yaml: they carry their thresholds
@@ -371,7 +371,7 @@ def test_predict_500hz_corrupt_and_wrong_leads(project, tmp_path, ecg_like):
     import shutil
 
     from helpers.records import write_record
-    from ptbxl_multimodal.predict import main as predict
+    from ptbxl_multimodal.predict.cli import main as predict
 
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -408,8 +408,8 @@ DDP_DRIVER = """
 import sys
 from dataclasses import replace
 from pathlib import Path
-from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.params_file import read_params
+from ptbxl_multimodal.config.paths import ProjectPaths
+from ptbxl_multimodal.config.reader import read_params
 from ptbxl_multimodal.training import distributed
 from ptbxl_multimodal.training.train_branch import load_branch_params, train_branch
 

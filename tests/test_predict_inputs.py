@@ -9,7 +9,7 @@ import pytest
 from helpers.sample import SAMPLE
 from ptbxl_multimodal.data.metadata import metadata_for
 from ptbxl_multimodal.errors import PipelineError
-from ptbxl_multimodal.predict import main as predict
+from ptbxl_multimodal.predict.cli import main as predict
 
 RECORDS = [Path("x/00001_lr"), Path("x/00002_hr"), Path("x/custom")]
 

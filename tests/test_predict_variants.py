@@ -18,7 +18,7 @@ PTBXL_500HZ_TOLERANCE = 0.1
 
 
 def _predict(models, records, tmp_path, name="p.json"):
-    from ptbxl_multimodal.predict import main as predict
+    from ptbxl_multimodal.predict.cli import main as predict
 
     out = tmp_path / name
     status = predict([*map(str, records), "--models", str(models), "--all-branches", "--json", str(out)])
@@ -111,7 +111,7 @@ def test_explain_writes_attributions_and_a_figure_that_add_up(pipeline_run, mode
     from scipy.special import expit
 
     from ptbxl_multimodal import checkpoints
-    from ptbxl_multimodal.predict import main as predict
+    from ptbxl_multimodal.predict.cli import main as predict
 
     base = variants.original(ECG_IDS[2])
     doubled = variants.doubled(base, tmp_path)
@@ -138,9 +138,9 @@ def test_attributions_of_the_trained_time_branch_stay_in_the_one_lead_left(model
     lie in V2 alone."""
     from ptbxl_multimodal import checkpoints
     from ptbxl_multimodal.data.records import LEADS, read_record
-    from ptbxl_multimodal.evaluation.attributions import Explanation, time_attributions
-    from ptbxl_multimodal.fusion_checkpoints import model_from_checkpoint
-    from ptbxl_multimodal.inference import branch_specs, signal_inputs
+    from ptbxl_multimodal.fusion.checkpoints import model_from_checkpoint
+    from ptbxl_multimodal.predict.inference import branch_specs, signal_inputs
+    from ptbxl_multimodal.report.attributions import Explanation, time_attributions
 
     fusion = checkpoints.load(models / "fusion.pt")
     x, fs = read_record(variants.original(ECG_IDS[2]))
@@ -157,7 +157,7 @@ def test_records_in_chunks_get_exactly_what_they_get_all_at_once(models, tmp_pat
     chunks of 2 over records of mixed rates and lengths, one of them unusable, give what one chunk gives (to float
     noise: a batch of other records sums in another order)."""
     from ptbxl_multimodal.data.metadata import metadata_for
-    from ptbxl_multimodal.predict import predict_records
+    from ptbxl_multimodal.predict.cli import predict_records
 
     folder = tmp_path / "v"
     records = [
@@ -186,7 +186,7 @@ def test_a_long_recording_streamed_in_blocks_scores_as_read_whole(models, tmp_pa
     import io
 
     from ptbxl_multimodal.data.metadata import metadata_for
-    from ptbxl_multimodal.predict import predict_records
+    from ptbxl_multimodal.predict.cli import predict_records
 
     long = variants.repeated(variants.original(ECG_IDS[1]), tmp_path, 12)
     records = [variants.original(ECG_IDS[0]), long]
@@ -218,8 +218,8 @@ def test_a_long_recording_streamed_in_blocks_scores_as_read_whole(models, tmp_pa
 def test_a_long_recording_logs_a_line_not_every_window_and_writes_each_window_on_request(models, tmp_path, caplog):
     import logging
 
-    from ptbxl_multimodal.data.windowed_records import BLOCK_WINDOWS
-    from ptbxl_multimodal.predict import main as predict
+    from ptbxl_multimodal.predict.cli import main as predict
+    from ptbxl_multimodal.predict.windowed_records import BLOCK_WINDOWS
 
     long = variants.repeated(variants.original(ECG_IDS[2]), tmp_path, 90)  # 15 minutes: 179 windows, streamed
     assert 179 > BLOCK_WINDOWS

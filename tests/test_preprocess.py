@@ -14,8 +14,8 @@ from ptbxl_multimodal.data.feature_files import featurize
 from ptbxl_multimodal.data.processed_files import preprocess
 from ptbxl_multimodal.data.records import read_record
 from ptbxl_multimodal.errors import LabelError, RecordError
-from ptbxl_multimodal.inference import signal_inputs
-from ptbxl_multimodal.input_spec import InputSpec
+from ptbxl_multimodal.predict.inference import signal_inputs
+from ptbxl_multimodal.signal.input_spec import InputSpec
 
 SETTINGS = settings.filters(100, bandpass=(0.5, 45.0, 3))
 

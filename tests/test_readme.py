@@ -15,7 +15,7 @@ import yaml
 from helpers import readme
 from helpers.project import committed_params, copy_project, env
 from helpers.sample import ROOT, SAMPLE
-from ptbxl_multimodal.config import validate
+from ptbxl_multimodal.config.params import validate
 from ptbxl_multimodal.errors import ParamError
 
 RUNNABLE = [cmds for marker, cmds in readme.blocks() if marker == readme.RUNNABLE]

@@ -9,10 +9,10 @@ from torch import nn
 
 from ptbxl_multimodal.data.splits import Ratios, SplitSettings
 from ptbxl_multimodal.errors import ParamError, StageError
-from ptbxl_multimodal.models.stacked import AlignedBranch, BaggedBranch, StackedFusion
-from ptbxl_multimodal.training import stacking
-from ptbxl_multimodal.training.crossfit import crossfit_groups
-from ptbxl_multimodal.training.stacking import combine, fit_combiner
+from ptbxl_multimodal.fusion import stacking
+from ptbxl_multimodal.fusion.crossfit import crossfit_groups
+from ptbxl_multimodal.fusion.stacked import AlignedBranch, BaggedBranch, StackedFusion
+from ptbxl_multimodal.fusion.stacking import combine, fit_combiner
 
 
 def synthetic(n, weights, intercept, seed):
@@ -198,7 +198,7 @@ def test_cross_fitting_groups_must_keep_each_patient_in_one_group():
 def test_a_stacked_checkpoint_from_before_the_alignment_is_refused_with_the_fix():
     """Its weights were fitted for logits its branches do not produce as stored: rerun the stage, not a silent
     wrong answer."""
-    from ptbxl_multimodal.fusion_checkpoints import stacked_from_checkpoint
+    from ptbxl_multimodal.fusion.checkpoints import stacked_from_checkpoint
 
     old = {"branches": {}, "fold_branches": None, "stack": {"weights": [[1.0]], "intercept": [0.0], "spread": {}}}
     with pytest.raises(StageError, match=r"predates the alignment.*dvc repro fusion"):

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ptbxl_multimodal.errors import TrainingError
-from ptbxl_multimodal.training.crossfit import CrossfitSettings
+from ptbxl_multimodal.fusion.crossfit import CrossfitSettings
 from ptbxl_multimodal.training.loop import epoch_batches, fit, mix, mixup_partners, pos_weight, sample_weights
 from ptbxl_multimodal.training.settings import TrainSettings
 

@@ -10,11 +10,11 @@ import numpy as np
 from pydantic import Field
 from tqdm import tqdm
 
+from ptbxl_multimodal.config.schema import Int, settings
 from ptbxl_multimodal.errors import ParamError
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.io.pool import ChunkPool
-from ptbxl_multimodal.schema import Int, settings
 from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings, fft_axis, fft_magnitude, spectrogram
 
 log = logging.getLogger(__name__)

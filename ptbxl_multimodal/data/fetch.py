@@ -21,12 +21,12 @@ import pandas as pd
 from pydantic import Field
 from tqdm import tqdm
 
+from ptbxl_multimodal.config.schema import Bool, Float, Int, Str, settings
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA
 from ptbxl_multimodal.data.table_checks import FILE_COLUMNS, raise_problems, structural_problems
 from ptbxl_multimodal.data.transfer import LOCAL_HINT, Limits, MissingAtSource, Source, fetch_file
 from ptbxl_multimodal.errors import FetchError
 from ptbxl_multimodal.io.atomic import output_error
-from ptbxl_multimodal.schema import Bool, Float, Int, Str, settings
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import Field
 from tqdm import tqdm
 
+from ptbxl_multimodal.config.schema import Bool, Int, settings
 from ptbxl_multimodal.data.fetch import MISSING, RECORD_COLUMN
 from ptbxl_multimodal.data.labels import make_labels, metadata, read_database, read_statements
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA_COLUMNS
@@ -25,7 +26,6 @@ from ptbxl_multimodal.errors import RecordError, StageError
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.io.pool import ChunkPool
-from ptbxl_multimodal.schema import Bool, Int, settings
 from ptbxl_multimodal.signal.filters import Bandpass, Baseline, FilterChain, FilterSettings, Notch, resample
 from ptbxl_multimodal.signal.quality import QualitySettings, quality_problems
 

@@ -10,9 +10,9 @@ import numpy as np
 from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 from pydantic import Field
 
+from ptbxl_multimodal.config.schema import Float, Int, settings
 from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.io import h5store
-from ptbxl_multimodal.schema import Float, Int, settings
 
 log = logging.getLogger(__name__)
 

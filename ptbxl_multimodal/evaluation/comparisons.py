@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from ptbxl_multimodal.evaluation import metrics as M
-from ptbxl_multimodal.models.fusion import as_fusion
-from ptbxl_multimodal.runtime import module_logits
-from ptbxl_multimodal.training.stacking import combine
+from ptbxl_multimodal.fusion.heads import as_fusion
+from ptbxl_multimodal.fusion.stacking import combine
+from ptbxl_multimodal.models.runtime import module_logits
 
 
 def branch_logits(model: torch.nn.Module, inputs: dict[str, np.ndarray], batch_size: int) -> dict[str, np.ndarray]:

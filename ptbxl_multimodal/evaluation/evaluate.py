@@ -13,13 +13,12 @@ from scipy.special import expit
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES, input_files
+from ptbxl_multimodal.config.paths import ProjectPaths
 from ptbxl_multimodal.data.loading import load_split, read_labels
 from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.evaluation import calibration
 from ptbxl_multimodal.evaluation.comparisons import ablation_logits, branch_logits, like_for_like
-from ptbxl_multimodal.evaluation.examples import explain_examples
 from ptbxl_multimodal.evaluation.metrics import bootstrap_indices
-from ptbxl_multimodal.evaluation.report import write_report
 from ptbxl_multimodal.evaluation.scoring import (
     compact,
     compact_difference,
@@ -30,10 +29,11 @@ from ptbxl_multimodal.evaluation.scoring import (
     score,
 )
 from ptbxl_multimodal.evaluation.settings import EvaluateSettings
-from ptbxl_multimodal.inference import Predictor
 from ptbxl_multimodal.io.atomic import atomic_path, write_json
-from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.runtime import INFERENCE_BATCH
+from ptbxl_multimodal.models.runtime import INFERENCE_BATCH
+from ptbxl_multimodal.predict.inference import Predictor
+from ptbxl_multimodal.report.examples import explain_examples
+from ptbxl_multimodal.report.run_report import write_report
 
 log = logging.getLogger(__name__)
 MODELS = (*BRANCH_NAMES, "fusion")

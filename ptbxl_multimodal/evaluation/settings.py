@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ptbxl_multimodal.schema import Int, settings
+from ptbxl_multimodal.config.schema import Int, settings
 
 
 @settings

@@ -8,7 +8,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from ptbxl_multimodal.schema import Float, Int, settings
+from ptbxl_multimodal.config.schema import Float, Int, settings
 
 from .base import BranchModel
 

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field
 from scipy import ndimage, signal
 
-from ptbxl_multimodal.schema import Bool, Float, Int, settings
+from ptbxl_multimodal.config.schema import Bool, Float, Int, settings
 
 
 @settings

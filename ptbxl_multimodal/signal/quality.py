@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from ptbxl_multimodal.schema import Float, settings
+from ptbxl_multimodal.config.schema import Float, settings
 
 
 @settings

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field
 from scipy import signal
 
-from ptbxl_multimodal.schema import Bool, Float, Int, settings
+from ptbxl_multimodal.config.schema import Bool, Float, Int, settings
 
 FFT_EPS = 1e-6  # added before the log so silent bins stay finite
 POWER_EPS = 1e-12

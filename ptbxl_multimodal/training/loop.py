@@ -21,7 +21,7 @@ from torch import nn
 
 from ptbxl_multimodal.errors import TrainingError
 from ptbxl_multimodal.evaluation.metrics import macro_auc, summary_at_thresholds
-from ptbxl_multimodal.runtime import Batch, predict_logits, resolve_device, take_batch
+from ptbxl_multimodal.models.runtime import Batch, predict_logits, resolve_device, take_batch
 from ptbxl_multimodal.training import distributed
 from ptbxl_multimodal.training.cpu_share import CpuShare
 from ptbxl_multimodal.training.settings import TrainSettings

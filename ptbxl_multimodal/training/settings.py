@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, with_config
 from typing_extensions import TypedDict
 
-from ptbxl_multimodal.params_file import subtree
-from ptbxl_multimodal.schema import CONFIG, Bool, Float, Int, parse, settings
+from ptbxl_multimodal.config.reader import subtree
+from ptbxl_multimodal.config.schema import CONFIG, Bool, Float, Int, parse, settings
 
 
 @settings

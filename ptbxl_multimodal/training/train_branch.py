@@ -12,12 +12,12 @@ import torch
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCHES, input_files, unmixed
+from ptbxl_multimodal.config.paths import ProjectPaths
+from ptbxl_multimodal.config.reader import checked
 from ptbxl_multimodal.data.loading import SplitData, load_split, normalization_stats, read_labels
-from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.models.base import BranchModel
-from ptbxl_multimodal.params_file import checked
-from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.runtime import INFERENCE_BATCH, module_logits
+from ptbxl_multimodal.models.runtime import INFERENCE_BATCH, module_logits
+from ptbxl_multimodal.signal.input_spec import InputSpec
 from ptbxl_multimodal.training.decisions import fit_decisions
 from ptbxl_multimodal.training.live_log import summarize_selected, training_log
 from ptbxl_multimodal.training.loop import FitResult, fit

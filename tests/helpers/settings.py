@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from helpers.project import committed_params
-from ptbxl_multimodal.config import Params, validate
+from ptbxl_multimodal.config.params import Params, validate
 from ptbxl_multimodal.data.feature_files import FeatureSettings
 from ptbxl_multimodal.data.fetch import DownloadSettings
 from ptbxl_multimodal.data.processed_files import PreprocessSettings

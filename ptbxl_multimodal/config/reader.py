@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 import yaml
 
+from ptbxl_multimodal.config.messages import unknown_key
+from ptbxl_multimodal.config.schema import parse
 from ptbxl_multimodal.errors import ParamError
-from ptbxl_multimodal.param_messages import unknown_key
-from ptbxl_multimodal.schema import parse
 
 T = TypeVar("T")
 

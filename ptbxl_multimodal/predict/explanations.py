@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ptbxl_multimodal.evaluation.attributions import explain, top_evidence
-from ptbxl_multimodal.evaluation.ecg_figure import ecg_figure
+from ptbxl_multimodal.report.attributions import explain, top_evidence
+from ptbxl_multimodal.report.ecg_figure import ecg_figure
 
 
 def explain_record(

@@ -46,11 +46,11 @@ from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA_COLUMNS
 from ptbxl_multimodal.data.metadata import UNITS, metadata_for
-from ptbxl_multimodal.data.windowed_records import BLOCK_WINDOWS, RecordWindows, open_windows
 from ptbxl_multimodal.errors import PipelineError, RecordError
-from ptbxl_multimodal.explanations import evidence_line, explain_record
-from ptbxl_multimodal.inference import Predictor, branch_specs, signal_inputs
 from ptbxl_multimodal.io.atomic import atomic_path, write_text
+from ptbxl_multimodal.predict.explanations import evidence_line, explain_record
+from ptbxl_multimodal.predict.inference import Predictor, branch_specs, signal_inputs
+from ptbxl_multimodal.predict.windowed_records import BLOCK_WINDOWS, RecordWindows, open_windows
 from ptbxl_multimodal.signal.quality import QualitySettings
 
 log = logging.getLogger(__name__)

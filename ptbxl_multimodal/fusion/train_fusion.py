@@ -10,16 +10,17 @@ from typing import Annotated, Any, Literal
 import torch
 from pydantic import Field
 
-from ptbxl_multimodal import checkpoints, fusion_checkpoints
+from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES, input_files, unmixed
+from ptbxl_multimodal.config.paths import ProjectPaths
+from ptbxl_multimodal.config.reader import checked
+from ptbxl_multimodal.config.schema import Bool, Float, Int, settings
 from ptbxl_multimodal.data.loading import SplitData, load_split
 from ptbxl_multimodal.errors import StageError
-from ptbxl_multimodal.inference import Predictor
-from ptbxl_multimodal.models.fusion import FusionModel
-from ptbxl_multimodal.params_file import checked
-from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.runtime import INFERENCE_BATCH
-from ptbxl_multimodal.schema import Bool, Float, Int, settings
+from ptbxl_multimodal.fusion import checkpoints as fusion_checkpoints
+from ptbxl_multimodal.fusion.heads import FusionModel
+from ptbxl_multimodal.models.runtime import INFERENCE_BATCH
+from ptbxl_multimodal.predict.inference import Predictor
 from ptbxl_multimodal.training.decisions import fit_decisions
 from ptbxl_multimodal.training.live_log import summarize_selected, training_log
 from ptbxl_multimodal.training.loop import fit

@@ -6,10 +6,10 @@ import numpy as np
 
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.checkpoints import calibration, input_spec
-from ptbxl_multimodal.fusion_checkpoints import model_from_checkpoint
-from ptbxl_multimodal.input_spec import InputSpec
-from ptbxl_multimodal.runtime import logits, resolve_device
+from ptbxl_multimodal.fusion.checkpoints import model_from_checkpoint
+from ptbxl_multimodal.models.runtime import logits, resolve_device
 from ptbxl_multimodal.signal.filters import FilterChain, FilterSettings, resample
+from ptbxl_multimodal.signal.input_spec import InputSpec
 
 
 def required_inputs(ckpt: dict) -> list[str]:

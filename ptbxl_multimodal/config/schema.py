@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import ConfigDict, Strict, TypeAdapter, ValidationError
 from typing_extensions import dataclass_transform
 
-from ptbxl_multimodal.param_messages import cross_checks, message
+from ptbxl_multimodal.config.messages import cross_checks, message
 
 T = TypeVar("T")
 Int = Annotated[int, Strict()]

@@ -7,8 +7,8 @@ import typing
 import torch
 from torch import nn
 
-from .base import BranchModel
-from .stacked import StackedFusion
+from ptbxl_multimodal.fusion.stacked import StackedFusion
+from ptbxl_multimodal.models.base import BranchModel
 
 
 class FusionHead(nn.Module):

@@ -22,16 +22,16 @@ from scipy.special import expit
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import input_files
+from ptbxl_multimodal.config.paths import ProjectPaths
+from ptbxl_multimodal.config.schema import Int, settings
 from ptbxl_multimodal.data.loading import SplitData, load_split, read_labels
 from ptbxl_multimodal.data.splits import SplitSettings
 from ptbxl_multimodal.errors import ParamError, StageError
 from ptbxl_multimodal.evaluation.metrics import macro_auc
-from ptbxl_multimodal.input_spec import InputSpec
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path
-from ptbxl_multimodal.paths import ProjectPaths
-from ptbxl_multimodal.runtime import predict_logits
-from ptbxl_multimodal.schema import Int, settings
+from ptbxl_multimodal.models.runtime import predict_logits
+from ptbxl_multimodal.signal.input_spec import InputSpec
 from ptbxl_multimodal.training.decisions import fit_decisions
 from ptbxl_multimodal.training.settings import TrainSettings
 from ptbxl_multimodal.training.train_branch import BranchParams, fit_branch, validation_logits

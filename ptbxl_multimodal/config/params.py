@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ptbxl_multimodal.branches import BRANCHES
+from ptbxl_multimodal.config.reader import raise_if, read_params, subtree, unknown_keys
+from ptbxl_multimodal.config.schema import parse
 from ptbxl_multimodal.data.feature_files import FeatureSettings
 from ptbxl_multimodal.data.fetch import DownloadSettings
 from ptbxl_multimodal.data.processed_files import PreprocessSettings
@@ -20,12 +22,10 @@ from ptbxl_multimodal.data.splits import SplitSettings
 from ptbxl_multimodal.errors import ParamError
 from ptbxl_multimodal.evaluation.calibration import CalibrationSettings
 from ptbxl_multimodal.evaluation.settings import EvaluateSettings
-from ptbxl_multimodal.params_file import raise_if, read_params, subtree, unknown_keys
-from ptbxl_multimodal.schema import parse
-from ptbxl_multimodal.training.crossfit import CrossfitSettings
+from ptbxl_multimodal.fusion.crossfit import CrossfitSettings
+from ptbxl_multimodal.fusion.train_fusion import FusionParams, parse_fusion_params
 from ptbxl_multimodal.training.settings import TrainSettings
 from ptbxl_multimodal.training.train_branch import BranchParams, parse_branch_params
-from ptbxl_multimodal.training.train_fusion import FusionParams, parse_fusion_params
 
 SECTIONS: dict[str, type | None] = {  # None: a section with sub-sections of its own
     "download": DownloadSettings,

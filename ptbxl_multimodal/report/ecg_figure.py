@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ptbxl_multimodal.data.records import LEADS
-from ptbxl_multimodal.evaluation.attributions import Explanation
-from ptbxl_multimodal.evaluation.figure_files import save
+from ptbxl_multimodal.report.attributions import Explanation
+from ptbxl_multimodal.report.figure_files import save
 
 SHADE_S = 0.1  # attribution summed over bins of this width before shading
 SPELLING = {"AVR": "aVR", "AVL": "aVL", "AVF": "aVF"}  # as printed on an ECG

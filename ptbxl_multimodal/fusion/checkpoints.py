@@ -12,9 +12,9 @@ from torch import nn
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.checkpoints import branch_from_checkpoint, cpu_state
 from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.fusion.heads import FusionHead, FusionModel
+from ptbxl_multimodal.fusion.stacked import AlignedBranch, BaggedBranch, StackedFusion
 from ptbxl_multimodal.models.base import BranchModel
-from ptbxl_multimodal.models.fusion import FusionHead, FusionModel
-from ptbxl_multimodal.models.stacked import AlignedBranch, BaggedBranch, StackedFusion
 
 
 def fusion_checkpoint(

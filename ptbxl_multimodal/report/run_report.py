@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_curve
 
-from ptbxl_multimodal.evaluation.examples import Example, explain_section
-from ptbxl_multimodal.evaluation.figure_files import class_panels, save
-from ptbxl_multimodal.evaluation.reliability import calibration_section, reliability_figure
-from ptbxl_multimodal.evaluation.views_report import views_section
-from ptbxl_multimodal.input_spec import InputSpec
+from ptbxl_multimodal.report.examples import Example, explain_section
+from ptbxl_multimodal.report.figure_files import class_panels, save
+from ptbxl_multimodal.report.reliability import calibration_section, reliability_figure
+from ptbxl_multimodal.report.views import views_section
+from ptbxl_multimodal.signal.input_spec import InputSpec
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:

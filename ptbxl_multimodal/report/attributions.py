@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from ptbxl_multimodal.data.records import LEADS
-from ptbxl_multimodal.models.fusion import FusionModel, as_fusion
-from ptbxl_multimodal.models.stacked import StackedFusion
+from ptbxl_multimodal.fusion.heads import FusionModel, as_fusion
+from ptbxl_multimodal.fusion.stacked import StackedFusion
 
 IG_STEPS = 32  # Riemann steps of the path integral; the completeness gap is checked in the tests
 WINDOW_S = 1.0  # width of the time windows attributions are summed over

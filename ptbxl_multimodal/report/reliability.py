@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ptbxl_multimodal.evaluation.calibration import binned
-from ptbxl_multimodal.evaluation.figure_files import class_panels
+from ptbxl_multimodal.report.figure_files import class_panels
 
 
 def reliability_figure(path: Path, y: np.ndarray, probs: dict[str, np.ndarray], classes: list[str], bins: int) -> None:

@@ -1,0 +1,1 @@
+"""The fusion of the branches: cross-fitting, the stacked combiner, embedding heads and their checkpoints."""

@@ -1,0 +1,1 @@
+"""Predicting other devices' records: reading and windowing, inference, explanations and the CLI."""
