@@ -3,7 +3,7 @@
 A branch checkpoint holds the architecture, the input shape, the class names, the normalisation
 statistics (as buffers in the weights) and the input specification (`InputSpec.to_dict`): everything
 needed to use it without params.yaml. Fusion checkpoints, which embed their branches' checkpoints, are
-built in `fusion_checkpoints`, so that training a branch does not depend on the fusion models' code.
+built in `fusion/checkpoints.py`, so that training a branch does not depend on the fusion models' code.
 """
 
 from __future__ import annotations

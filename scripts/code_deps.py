@@ -1,15 +1,15 @@
-"""Write each dvc.yaml stage's code dependencies from its import closure, so they cannot drift.
+"""Check that each dvc.yaml stage's code deps cover the code it runs, so that `dvc repro` never serves results of
+older code.
 
-    python scripts/code_deps.py           # rewrite the generated lines of dvc.yaml
-    python scripts/code_deps.py --check   # exit 1, naming the stages, if dvc.yaml is stale (tests run this)
+    python scripts/code_deps.py   # exit 1, naming each stage and the files its deps miss (tests and pre-commit run it)
 
-A stage's code is every project file that importing its entry point (`python -m stages.<name>`) executes,
-found by walking the imports with `ast` (imports inside functions included), plus the branch models it
-loads by name through the branch table (`ptbxl_multimodal.branches`, which names model modules instead
-of importing them): a per-branch stage (`train@time`) loads its own branch's model, any other stage that
-reaches the branch table may load every branch's. In dvc.yaml the generated lines follow a marker comment
-at the end of each stage's `deps`; a per-branch `foreach` stage gets the lines its branches share plus
-`${item.model}`, the model file its foreach item names (checked here against the branch table).
+A stage's code is every project file that importing its entry point (`python -m stages.<name>`) executes, found
+by walking the imports with `ast` (imports inside functions included), plus the branch models it loads by name
+through the branch table (`ptbxl_multimodal/branches.py`, which names model modules instead of importing them, so
+that a per-branch stage's code is its own branch's model only): a per-branch stage (`train@time`) loads its own
+branch's model, any other stage that reaches the branch table may load every branch's. dvc.yaml names folders and
+files by hand; a file is covered when it, or a folder above it, is a dep. A package `__init__.py` that holds only
+a docstring runs no code and need not be named.
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("ptbxl_multimodal", "stages")
-MARKER = "# code: written by `python scripts/code_deps.py` from the import closure; do not edit below"
 BRANCH_TABLE = Path("ptbxl_multimodal/branches.py")
-ITEM_MODEL = "${item.model}"
 
 
 def module_file(root: Path, name: str) -> Path | None:
@@ -115,91 +113,57 @@ def stage_code(root: Path, entry: Path, branch: str | None, models: dict[str, Pa
     return files
 
 
-def folded(root: Path, files: set[Path]) -> list[str]:
-    """The files as dvc.yaml lists them: a folder whose every module is in the set stands for them (shorter,
-    and exact: a module added to the folder later makes this script list its files again)."""
-    out = set(files)
-    folders = {parent for p in files for parent in p.parents if parent != Path(".")}
-    for folder in sorted(folders, key=lambda f: -len(f.parts)):  # deepest first
-        members = {m.relative_to(root) for m in (root / folder).rglob("*.py")}
-        if members and members <= files:
-            out = {p for p in out if folder not in p.parents} | {folder}
-    return sorted(map(str, out))
+def runs_code(path: Path) -> bool:
+    """False for a package `__init__.py` holding only a docstring (importing it runs nothing)."""
+    if path.name != "__init__.py":
+        return True
+    body = ast.parse(path.read_text()).body
+    return not (len(body) <= 1 and all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in body))
 
 
-def expected_lines(root: Path, dvc_yaml: dict, models: dict[str, Path]) -> dict[str, list[str]]:
-    """Stage name (as written in dvc.yaml) -> its generated dependency lines."""
+def expanded_stages(dvc_yaml: dict) -> dict[str, dict]:
+    """dvc.yaml's stages with `foreach` expanded (`train@time` -> its stage, `${key}` and `${item.*}` filled in)."""
     out = {}
     for name, stage in dvc_yaml["stages"].items():
-        body = stage.get("do", stage)
-        match = re.fullmatch(r"python -m (stages\.\w+).*", body["cmd"])
-        if not match:
-            raise SystemExit(f"dvc.yaml stage {name}: cmd is not `python -m stages.<name>`; cannot find its code")
-        entry = Path(match.group(1).replace(".", "/") + ".py")
         if "foreach" not in stage:
-            out[name] = folded(root, stage_code(root, entry, None, models))
+            out[name] = stage
             continue
-        items = stage["foreach"]
-        per_key = {key: stage_code(root, entry, key if key in models else None, models) for key in items}
-        shared = set.intersection(*per_key.values())
-        for key, files in per_key.items():
-            own = files - shared
-            if own and (own != {models.get(key)} or items[key].get("model") != str(models.get(key))):
-                raise SystemExit(
-                    f"dvc.yaml stage {name}@{key}: its own code is {sorted(map(str, own))}; its foreach item "
-                    f"must name it as `model: {models.get(key)}` (one file: the branch's model module)"
-                )
-        needs_model = any(files - shared for files in per_key.values())
-        out[name] = folded(root, shared) + ([ITEM_MODEL] if needs_model else [])
+        for key, item in stage["foreach"].items():
+            text = yaml.safe_dump(stage["do"]).replace("${key}", key)
+            for field, value in item.items():
+                text = text.replace(f"${{item.{field}}}", value)
+            out[f"{name}@{key}"] = {**yaml.safe_load(text), "branch": key}
     return out
 
 
-def rewrite(text: str, expected: dict[str, list[str]]) -> str:
-    """dvc.yaml with each stage's generated block (the list items after MARKER) replaced."""
-    lines = text.splitlines(keepends=True)
-    out: list[str] = []
-    stage = None
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if m := re.match(r"^  (\S+):", line):
-            stage = m.group(1)
-        out.append(line)
-        i += 1
-        if line.strip() == MARKER:
-            indent = line[: len(line) - len(line.lstrip())]
-            while i < len(lines) and lines[i].startswith(indent + "- "):
-                i += 1
-            out += [f"{indent}- {path}\n" for path in expected.pop(stage)]
-    if expected:
-        raise SystemExit(f"dvc.yaml: no `{MARKER}` line in the deps of {sorted(expected)}; add one")
-    return "".join(out)
+def covered(path: Path, deps: list[str]) -> bool:
+    """Whether a dep names the file or a folder above it."""
+    return any(path == Path(d) or Path(d) in path.parents for d in deps)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="fail if dvc.yaml is stale instead of rewriting it")
-    args = parser.parse_args(argv)
-    path = ROOT / "dvc.yaml"
-    text = path.read_text()
-    expected = expected_lines(ROOT, yaml.safe_load(text), branch_modules(ROOT))
-    new = rewrite(text, dict(expected))
-    if new == text:
-        return 0
-    if args.check:
-        old = yaml.safe_load(text)["stages"]
-        stale = [n for n in expected if _generated(old[n]) != expected[n]]
-        print(f"dvc.yaml: code deps of {stale} are stale; run `python scripts/code_deps.py`", file=sys.stderr)
-        return 1
-    path.write_text(new)
-    print("dvc.yaml: code deps rewritten")
-    return 0
+def uncovered(root: Path, dvc_yaml: dict) -> dict[str, list[str]]:
+    """Stage (foreach expanded) -> the files its code runs that its deps do not cover (stages with none left out)."""
+    models = branch_modules(root)
+    out = {}
+    for name, stage in expanded_stages(dvc_yaml).items():
+        match = re.fullmatch(r"python -m (stages\.\w+).*", stage["cmd"])
+        if not match:
+            raise SystemExit(f"dvc.yaml stage {name}: cmd is not `python -m stages.<name>`; cannot find its code")
+        entry = Path(match.group(1).replace(".", "/") + ".py")
+        branch = stage.get("branch") if stage.get("branch") in models else None
+        code = stage_code(root, entry, branch, models)
+        missing = sorted(str(p) for p in code if runs_code(root / p) and not covered(p, stage["deps"]))
+        if missing:
+            out[name] = missing
+    return out
 
 
-def _generated(stage: dict) -> list[str]:
-    """The code deps dvc.yaml lists for a stage (its module and library files, and `${item.model}`)."""
-    deps = stage.get("do", stage)["deps"]
-    return [d for d in deps if d.startswith(("stages", "ptbxl_multimodal")) or d == ITEM_MODEL]
+def main() -> int:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    missing = uncovered(ROOT, yaml.safe_load((ROOT / "dvc.yaml").read_text()))
+    for name, files in missing.items():
+        print(f"dvc.yaml stage {name}: its deps miss {files}; add them (or a folder above them)", file=sys.stderr)
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":

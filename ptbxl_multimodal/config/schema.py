@@ -2,7 +2,7 @@
 
 Fields have no defaults (params.yaml is the one place a value is chosen); `Int`, `Float`, `Bool` and `Str` are
 strict (true is not 1, "3" is not 3; a float accepts an integer). Problems come back as one line per key with
-its dotted path (`param_messages`).
+its dotted path (`config/messages.py`).
 """
 
 from __future__ import annotations

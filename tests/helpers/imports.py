@@ -1,4 +1,4 @@
-"""The import-closure tools of scripts/code_deps.py (which writes dvc.yaml's code deps), for the layout tests."""
+"""The import-closure tools of scripts/code_deps.py (which checks dvc.yaml's code deps), for the layout tests."""
 
 from __future__ import annotations
 
