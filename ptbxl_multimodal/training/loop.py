@@ -113,6 +113,147 @@ def mix(
     return inputs, lam * a_target + (1.0 - lam) * b_target
 
 
+@dataclass
+class Step:
+    """What one optimisation step needs, set up once per fit: where it runs, the loss, the optimiser and its
+    schedule, and the seeded random streams batches and mixup partners are drawn from."""
+
+    net: nn.Module  # the model, wrapped for data-parallel training where it runs under torchrun
+    device: torch.device
+    ctx: distributed.Context
+    use_amp: bool
+    pos_weight: torch.Tensor | None  # per class, or None (settings.imbalance)
+    loss_sum: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: torch.amp.GradScaler
+    generator: torch.Generator
+    mix_rng: np.random.Generator
+    weights: np.ndarray | None  # oversampling weights per record, or None
+
+
+def _setup(model: nn.Module, y_train: np.ndarray, settings: TrainSettings, param_groups: list[dict] | None) -> Step:
+    """Seed, place the model (wrapped under torchrun), and build the loss, optimiser, schedule and streams."""
+    device = resolve_device(settings.device)
+    ctx = distributed.init(device)
+    if ctx.active and device.type == "cuda":
+        device = torch.device("cuda", ctx.local_rank)
+    seed_everything(settings.seed)
+    use_amp = settings.amp and device.type == "cuda"
+    model.to(device)
+    net: nn.Module = model
+    if ctx.active:
+        if device.type == "cuda":
+            net = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    weight = pos_weight(y_train).to(device) if settings.imbalance == "pos_weight" else None
+    groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    optimizer = torch.optim.AdamW(groups, lr=settings.lr, weight_decay=settings.weight_decay)
+    return Step(
+        net=net,
+        device=device,
+        ctx=ctx,
+        use_amp=use_amp,
+        pos_weight=weight,
+        loss_sum=nn.BCEWithLogitsLoss(pos_weight=weight, reduction="sum"),
+        optimizer=optimizer,
+        scheduler=_scheduler(optimizer, settings, math.ceil(len(y_train) / settings.batch_size)),
+        scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
+        generator=torch.Generator().manual_seed(settings.seed),
+        mix_rng=np.random.default_rng(settings.seed),
+        weights=sample_weights(y_train) if settings.imbalance == "oversample" else None,
+    )
+
+
+def train_epoch(
+    step: Step,
+    model: nn.Module,
+    forward: Callable[[nn.Module, Batch], torch.Tensor],
+    train: tuple[Batch, torch.Tensor],
+    settings: TrainSettings,
+    name: str,
+    epoch: int,
+    unmixed: Collection[str] = (),
+) -> float:
+    """One pass over the training split: the summed training loss per class (over every rank)."""
+    x_train, y_train_t = train
+    n_classes = y_train_t.shape[1]
+    total = 0.0
+    step.net.train()
+    for i, batch_idx in enumerate(epoch_batches(len(y_train_t), settings.batch_size, step.generator, step.weights), 1):
+        idx = distributed.shard(batch_idx, step.ctx)
+        batch, target = take_batch(x_train, idx, step.device), y_train_t[idx].to(step.device)
+        if settings.mixup > 0:
+            lam, partners = mixup_partners(batch_idx, settings.mixup, step.mix_rng, step.generator)
+            pidx = distributed.shard(partners, step.ctx)
+            partner, partner_target = take_batch(x_train, pidx, step.device), y_train_t[pidx].to(step.device)
+            batch, target = mix(batch, target, partner, partner_target, lam, unmixed)
+        with torch.autocast(step.device.type, dtype=torch.float16, enabled=step.use_amp):
+            summed = step.loss_sum(forward(step.net, batch).float(), target)
+        loss = summed * step.ctx.world / (len(batch_idx) * n_classes)
+        if not torch.isfinite(loss):
+            raise TrainingError(
+                f"{name}: the training loss became {loss.item()} at epoch {epoch}, step {i}. Try a lower "
+                "learning rate (lr), gradient clipping (train.common.grad_clip > 0) or imbalance: none, and "
+                "check the inputs for extreme values. No checkpoint was written; an earlier one is untouched."
+            )
+        step.optimizer.zero_grad(set_to_none=True)
+        step.scaler.scale(loss).backward()
+        if settings.grad_clip > 0:
+            step.scaler.unscale_(step.optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+        step.scaler.step(step.optimizer)
+        step.scaler.update()
+        if step.scheduler is not None:
+            step.scheduler.step()
+        total += summed.item() / n_classes
+    return distributed.all_sum(total, step.device, step.ctx)
+
+
+def validate(
+    step: Step,
+    model: nn.Module,
+    forward: Callable[[nn.Module, Batch], torch.Tensor],
+    val: tuple[Batch, np.ndarray],
+    settings: TrainSettings,
+) -> dict[str, float]:
+    """Validation loss, macro AUC and precision/recall/F1 at 0.5 of the model as it is now. Every rank validates
+    on the whole (small) validation split: same weights, same decision."""
+    x_val, y_val = val
+    model.eval()
+    logits = predict_logits(lambda b: forward(model, b), x_val, settings.batch_size * 4, step.device, step.use_amp)
+    target = torch.as_tensor(y_val, device=step.device)
+    val_loss = nn.BCEWithLogitsLoss(pos_weight=step.pos_weight)(logits.to(step.device), target)
+    probs = torch.sigmoid(logits).numpy()
+    at_half = summary_at_thresholds(y_val, probs, np.full(y_val.shape[1], 0.5))
+    return {
+        "val_loss": val_loss.item(),
+        "val_macro_auc": macro_auc(y_val, probs),
+        **{f"val_{k}": v for k, v in at_half.items() if k != "accuracy"},
+    }
+
+
+@dataclass
+class Selection:
+    """Keep the epoch with the best validation macro AUC; stop after `patience` epochs without a better one,
+    counted only once the learning rate has stopped rising (`warmup` epochs): stopping during a one-cycle
+    warm-up would keep a model that never saw the annealing phase."""
+
+    best: FitResult
+    patience: int
+    warmup: int
+    stale: int = 0
+
+    def update(self, epoch: int, auc: float, model: nn.Module) -> bool:
+        """Record one epoch's validation AUC (copying the weights if it is the best so far); True: stop now."""
+        if auc > self.best.best_val_macro_auc:
+            self.best.state_dict = copy.deepcopy(model.state_dict())
+            self.best.best_epoch, self.best.best_val_macro_auc, self.stale = epoch, auc, 0
+        elif epoch > self.warmup:
+            self.stale += 1
+        return self.stale >= self.patience
+
+
 def fit(
     model: nn.Module,
     forward: Callable[[nn.Module, Batch], torch.Tensor],
@@ -126,126 +267,43 @@ def fit(
 ) -> FitResult:
     """Train `model` and return the best weights; `forward(net, batch)` maps a batch dict to logits.
 
-    Selection and early stopping use validation macro AUC; `live` (dvclive.Live) receives per-epoch
-    training loss and validation loss, macro AUC, and precision/recall/F1 at threshold 0.5. Mixup leaves the
-    inputs named in `unmixed` unblended (see `mix`).
-    Under torchrun, every rank draws the same global batch and trains on its shard; the shard's loss
-    is scaled so that DDP's gradient average equals the single-process gradient of the whole batch.
+    Each epoch: train (`train_epoch`), validate (`validate`), log (`live`, dvclive, and the log), then the
+    selection rule (`Selection`: best validation macro AUC, early stopping). Mixup leaves the inputs named in
+    `unmixed` unblended (see `mix`). Under torchrun, every rank draws the same global batch and trains on its
+    shard; the shard's loss is scaled so that DDP's gradient average equals the single-process gradient.
     """
-    device = resolve_device(settings.device)
-    ctx = distributed.init(device)
-    if ctx.active and device.type == "cuda":
-        device = torch.device("cuda", ctx.local_rank)
-    seed_everything(settings.seed)
-    use_amp = settings.amp and device.type == "cuda"
-    model.to(device)
-    net: nn.Module = model
-    if ctx.active:
-        if device.type == "cuda":
-            net = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-    (x_train, y_train), (x_val, y_val) = train, val
+    step = _setup(model, train[1], settings, param_groups)
+    x_train, y_train = train
     y_train_t = torch.as_tensor(y_train, dtype=torch.float32)
-    weight = pos_weight(y_train).to(device) if settings.imbalance == "pos_weight" else None
-    loss_sum = nn.BCEWithLogitsLoss(pos_weight=weight, reduction="sum")
-    loss_fn = nn.BCEWithLogitsLoss(pos_weight=weight)
-    weights = sample_weights(y_train) if settings.imbalance == "oversample" else None
-    groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
-    optimizer = torch.optim.AdamW(groups, lr=settings.lr, weight_decay=settings.weight_decay)
-    steps_per_epoch = math.ceil(len(y_train) / settings.batch_size)
-    scheduler = _scheduler(optimizer, settings, steps_per_epoch)
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    generator = torch.Generator().manual_seed(settings.seed)
-    mix_rng = np.random.default_rng(settings.seed)
-    n_classes = y_train.shape[1]
-
-    # Patience only counts once the learning rate has stopped rising: stopping during a one-cycle
-    # warm-up would keep a model that never saw the annealing phase.
     warmup = math.ceil(ONECYCLE_WARMUP * settings.epochs) if settings.scheduler == "onecycle" else 0
-    best = FitResult(copy.deepcopy(model.state_dict()), 0, -math.inf, 0)
-    stale = 0
+    selection = Selection(FitResult(copy.deepcopy(model.state_dict()), 0, -math.inf, 0), settings.patience, warmup)
+    best = selection.best
     with CpuShare(settings.threads) as share:
-        if ctx.is_main:
+        if step.ctx.is_main:
             log.info(
                 "%s: %d training and %d validation records, up to %d epochs on %s (%d torch threads)",
-                name,
-                len(y_train),
-                len(y_val),
-                settings.epochs,
-                device,
-                share.threads,
+                *(name, len(y_train), len(val[1]), settings.epochs, step.device, share.threads),
             )
         for epoch in range(1, settings.epochs + 1):
             threads = share.apply()  # a fair share of the cores, counted again every epoch
-            net.train()
-            total = 0.0
-            for step, batch_idx in enumerate(epoch_batches(len(y_train), settings.batch_size, generator, weights), 1):
-                idx = distributed.shard(batch_idx, ctx)
-                batch, target = take_batch(x_train, idx, device), y_train_t[idx].to(device)
-                if settings.mixup > 0:
-                    lam, partners = mixup_partners(batch_idx, settings.mixup, mix_rng, generator)
-                    pidx = distributed.shard(partners, ctx)
-                    partner, partner_target = take_batch(x_train, pidx, device), y_train_t[pidx].to(device)
-                    batch, target = mix(batch, target, partner, partner_target, lam, unmixed)
-                with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                    summed = loss_sum(forward(net, batch).float(), target)
-                loss = summed * ctx.world / (len(batch_idx) * n_classes)
-                if not torch.isfinite(loss):
-                    raise TrainingError(
-                        f"{name}: the training loss became {loss.item()} at epoch {epoch}, step {step}. Try a lower "
-                        "learning rate (lr), gradient clipping (train.common.grad_clip > 0) or imbalance: none, and "
-                        "check the inputs for extreme values. No checkpoint was written; an earlier one is untouched."
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                if settings.grad_clip > 0:
-                    scaler.unscale_(optimizer)
-                    nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
-                scaler.step(optimizer)
-                scaler.update()
-                if scheduler is not None:
-                    scheduler.step()
-                total += summed.item() / n_classes
-            total = distributed.all_sum(total, device, ctx)
-
-            # Every rank validates on the whole (small) validation split: same weights, same decision.
-            model.eval()
-            logits = predict_logits(lambda b: forward(model, b), x_val, settings.batch_size * 4, device, use_amp)
-            val_loss = loss_fn(logits.to(device), torch.as_tensor(y_val, device=device)).item()
-            probs = torch.sigmoid(logits).numpy()
-            auc = macro_auc(y_val, probs)
+            total = train_epoch(step, model, forward, (x_train, y_train_t), settings, name, epoch, unmixed)
             record = {
                 "epoch": epoch,
                 "train_loss": total / len(y_train),
-                "val_loss": val_loss,
-                "val_macro_auc": auc,
-                **{
-                    f"val_{k}": v
-                    for k, v in summary_at_thresholds(y_val, probs, np.full(y_val.shape[1], 0.5)).items()
-                    if k != "accuracy"
-                },
-                "lr": optimizer.param_groups[0]["lr"],
+                **validate(step, model, forward, val, settings),
+                "lr": step.optimizer.param_groups[0]["lr"],
                 "threads": threads,
             }
             best.history.append(record)
-            if ctx.is_main:
+            if step.ctx.is_main:
                 _log_epoch(live, record)
                 log.info(
                     "%s epoch %d: train loss %.4f, val loss %.4f, val macro AUC %.4f",
-                    name,
-                    epoch,
-                    record["train_loss"],
-                    val_loss,
-                    auc,
+                    *(name, epoch, record["train_loss"], record["val_loss"], record["val_macro_auc"]),
                 )
-            if auc > best.best_val_macro_auc:
-                best.state_dict = copy.deepcopy(model.state_dict())
-                best.best_epoch, best.best_val_macro_auc, stale = epoch, auc, 0
-            elif epoch > warmup:
-                stale += 1
-                if stale >= settings.patience:
-                    log.info("%s: no better validation macro AUC for %d epochs; stopping", name, stale)
-                    break
+            if selection.update(epoch, record["val_macro_auc"], model):
+                log.info("%s: no better validation macro AUC for %d epochs; stopping", name, selection.stale)
+                break
     best.epochs_run = len(best.history)
     model.load_state_dict(best.state_dict)
     model.cpu()
