@@ -119,13 +119,7 @@ def fetch_ptbxl(settings: DownloadSettings, dest: Path, backoff: float = 0.5) ->
     # The checksum list cannot verify itself; fetch it fresh each time.
     _fetch_required(source, CHECKSUMS, stage, None, limits)
     sums = parse_checksums(stage / CHECKSUMS, source.locate(CHECKSUMS))
-    fetched = 0
-    for rel in (DATABASE, STATEMENTS):  # first: the database says which records to fetch
-        if rel not in sums:
-            raise FetchError(
-                f"{rel}: not listed in {CHECKSUMS}, so it cannot be verified; is the source a complete PTB-XL tree?"
-            )
-        fetched += _fetch_required(source, rel, stage, sums[rel], limits)
+    fetched = _fetch_tables(source, stage, sums, limits)
     per_record = record_files(stage / DATABASE, settings.sampling_rate, source.locate(DATABASE))
     missing: dict[int, str] = {}
     for eid, files in per_record.items():
@@ -133,7 +127,41 @@ def fetch_ptbxl(settings: DownloadSettings, dest: Path, backoff: float = 0.5) ->
         if unlisted:
             _missing(settings, eid, f"{unlisted[0]}: not listed in {CHECKSUMS}", missing)
     todo = [(eid, rel) for eid, files in per_record.items() if eid not in missing for rel in files]
+    fetched += _fetch_records(settings, source, stage, sums, limits, todo, missing)
+    wanted = {CHECKSUMS, DATABASE, STATEMENTS, MISSING} | {rel for eid, rel in todo if eid not in missing}
+    _publish(stage, dest, wanted, missing)
+    if missing:
+        log.warning("%d record(s) missing at the source were left out (listed in %s)", len(missing), dest / MISSING)
+    verified = len(wanted - {CHECKSUMS, MISSING})  # verified against the checksum list
+    log.info("verified %d files (%d fetched, %d already present)", verified, fetched, verified - fetched)
+    return {"files": verified, "fetched": fetched, "reused": verified - fetched, "missing_records": len(missing)}
 
+
+def _fetch_tables(source: Source, stage: Path, sums: dict[str, str], limits: Limits) -> int:
+    """The database and the statements tables, verified (the database says which records to fetch); how many
+    were fetched rather than found intact."""
+    fetched = 0
+    for rel in (DATABASE, STATEMENTS):
+        if rel not in sums:
+            raise FetchError(
+                f"{rel}: not listed in {CHECKSUMS}, so it cannot be verified; is the source a complete PTB-XL tree?"
+            )
+        fetched += _fetch_required(source, rel, stage, sums[rel], limits)
+    return fetched
+
+
+def _fetch_records(
+    settings: DownloadSettings,
+    source: Source,
+    stage: Path,
+    sums: dict[str, str],
+    limits: Limits,
+    todo: list[tuple[int, str]],
+    missing: dict[int, str],
+) -> int:
+    """Fetch and verify every (record, file) in `todo` in parallel; a record the source lacks goes to `missing`
+    (or fails the run, download.allow_missing), any other failure cancels the rest. How many were fetched."""
+    fetched = 0
     with (
         ThreadPoolExecutor(max_workers=settings.workers) as pool,
         tqdm(total=len(todo), desc="download", unit="file") as bar,
@@ -153,10 +181,11 @@ def fetch_ptbxl(settings: DownloadSettings, dest: Path, backoff: float = 0.5) ->
                 else:
                     fetched += fut.result()
                 bar.update(1)
+    return fetched
 
-    wanted = {CHECKSUMS, DATABASE, STATEMENTS, MISSING} | {
-        rel for eid, files in per_record.items() if eid not in missing for rel in files
-    }
+
+def _publish(stage: Path, dest: Path, wanted: set[str], missing: dict[int, str]) -> None:
+    """List the missing records, drop what the tree no longer needs, and move the staging folder into place."""
     try:
         (stage / MISSING).write_text(
             json.dumps(
@@ -171,11 +200,6 @@ def fetch_ptbxl(settings: DownloadSettings, dest: Path, backoff: float = 0.5) ->
         os.replace(stage, dest)
     except OSError as exc:
         raise output_error(dest, exc) from None
-    if missing:
-        log.warning("%d record(s) missing at the source were left out (listed in %s)", len(missing), dest / MISSING)
-    verified = len(wanted - {CHECKSUMS, MISSING})  # verified against the checksum list
-    log.info("verified %d files (%d fetched, %d already present)", verified, fetched, verified - fetched)
-    return {"files": verified, "fetched": fetched, "reused": verified - fetched, "missing_records": len(missing)}
 
 
 def _fetch_required(source: Source, rel: str, stage: Path, expected: str | None, limits: Limits) -> bool:

@@ -223,9 +223,29 @@ def _predict_chunk(
     """predict_records on one chunk of records, filling in their `results`; returns the model-input rows of each
     record scored in the batch (its windows), the inputs and the windows' starts (s), for the explanations.
     A record of more than `block` windows is streamed on its own (_predict_long) and returns nothing here."""
-    # Read and check every record, cut it into windows of the training length (signal.windows) and group the
-    # windows by sampling rate for batched preprocessing. A window that preprocess would have called unusable
-    # (flat, dropout, clipped) gets no prediction, and neither does its record.
+    planned, by_rate = _read_chunk(records, metadata, results, scoring, block)
+    if not by_rate:
+        return {}, {}, {}
+    rows, inputs = _chunk_inputs(by_rate, metadata, scoring)
+    window_probs = {name: predictor(inputs) for name, predictor in scoring.predictors.items()}
+    with tqdm(total=sum(map(len, rows.values())), unit="window", file=sys.stderr, disable=not verbose) as bar:
+        for i in rows:
+            probs = {name: p[rows[i]] for name, p in window_probs.items()}
+            if scoring.window_rows:
+                for name, p in probs.items():
+                    scoring.window_rows.add(results[i].record, name, planned[i], planned[i].starts, p)
+            scoring.finish(results[i], {name: p.mean(axis=0) for name, p in probs.items()}, metadata[i])
+            bar.update(len(rows[i]))
+    return rows, inputs, {i: [round(s / planned[i].fs, 3) for s in planned[i].starts] for i in rows}
+
+
+def _read_chunk(
+    records: list[Path], metadata: np.ndarray, results: list[Prediction], scoring: Scoring, block: int
+) -> tuple[dict[int, RecordWindows], dict[int, list[tuple[int, np.ndarray]]]]:
+    """Read and check every record, cut it into windows of the training length (signal.windows) and group the
+    windows by sampling rate for batched preprocessing: (record -> its windows, rate -> [(record, window)]).
+    A window that preprocess would have called unusable (flat, dropout, clipped) gets no prediction, and neither
+    does its record; a long record is streamed on its own (_predict_long) and left out of both."""
     by_rate: dict[int, list[tuple[int, np.ndarray]]] = {}
     planned: dict[int, RecordWindows] = {}
     for i, rec in enumerate(records):
@@ -243,8 +263,15 @@ def _predict_chunk(
             continue
         planned[i] = windows
         by_rate.setdefault(windows.fs, []).extend((i, w) for w in signals)
+    return planned, by_rate
 
-    owner: list[int] = []  # the record of each row of the model inputs (one row per window)
+
+def _chunk_inputs(
+    by_rate: dict[int, list[tuple[int, np.ndarray]]], metadata: np.ndarray, scoring: Scoring
+) -> tuple[dict[int, np.ndarray], dict[str, np.ndarray]]:
+    """The model inputs of every window (one row each, preprocessed a sampling rate at a time) and the rows of
+    each record."""
+    owner: list[int] = []  # the record of each row of the model inputs
     at: dict[int, np.ndarray] = {}
     rows_of: dict[int, list[int]] = {}
     for fs, group in by_rate.items():
@@ -252,9 +279,6 @@ def _predict_chunk(
         for i, _ in group:
             rows_of.setdefault(i, []).append(len(owner))
             owner.append(i)
-    if not owner:
-        return {}, {}, {}
-    rows = {i: np.array(rows_of[i]) for i in sorted(rows_of)}
     inputs: dict[str, np.ndarray] = {"meta": metadata[owner]}
     for fs, group in by_rate.items():
         batch = signal_inputs(np.stack([w for _, w in group]), fs, scoring.specs)
@@ -262,17 +286,7 @@ def _predict_chunk(
             if name not in inputs:
                 inputs[name] = np.empty((len(owner), *arr.shape[1:]), dtype=np.float32)
             inputs[name][at[fs]] = arr
-
-    window_probs = {name: predictor(inputs) for name, predictor in scoring.predictors.items()}
-    with tqdm(total=len(owner), unit="window", file=sys.stderr, disable=not verbose) as bar:
-        for i in rows:
-            probs = {name: p[rows[i]] for name, p in window_probs.items()}
-            if scoring.window_rows:
-                for name, p in probs.items():
-                    scoring.window_rows.add(results[i].record, name, planned[i], planned[i].starts, p)
-            scoring.finish(results[i], {name: p.mean(axis=0) for name, p in probs.items()}, metadata[i])
-            bar.update(len(rows[i]))
-    return rows, inputs, {i: [round(s / planned[i].fs, 3) for s in planned[i].starts] for i in rows}
+    return {i: np.array(rows_of[i]) for i in sorted(rows_of)}, inputs
 
 
 def _explain_chunk(
@@ -359,7 +373,8 @@ def print_table(results: list[Prediction], classes: list[str]) -> None:
             print("    " + evidence_line(r.explanation))
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ptbxl-predict (python -m ptbxl_multimodal.predict)."""
     parser = argparse.ArgumentParser(
         prog="ptbxl-predict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -394,48 +409,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show progress for every record, not only long ones"
     )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
-        check_output("--json", args.json)
-        check_output("--csv", args.csv)
-        check_output("--windows", args.windows)
-        if args.explain is not None and args.explain.exists() and not args.explain.is_dir():
-            raise PipelineError(f"--explain {args.explain}: is a file; give a folder for the figures")
-        records, missing = find_records(args.records)
-        if not records and not missing:
-            raise PipelineError(f"no WFDB record (.hea) found in {args.records}")
-        meta = metadata_for(records, args.metadata, {c: getattr(args, c) for c in METADATA_COLUMNS})
-        start = time.perf_counter()
-        results: list = []
-        classes: list[str] = []
-        if records:
-            with contextlib.ExitStack() as stack:
-                windows_out = None
-                if args.windows:
-                    tmp = stack.enter_context(atomic_path(args.windows))
-                    windows_out = stack.enter_context(open(tmp, "w", newline=""))
-                results, classes = predict_records(
-                    records,
-                    args.models,
-                    meta,
-                    args.all_branches,
-                    threshold=args.threshold,
-                    explain=args.explain,
-                    windows_out=windows_out,
-                    verbose=args.verbose,
-                )
-        elapsed = time.perf_counter() - start
-        results += missing
-        if args.json:
-            write_text(args.json, to_json(results, classes))
-        if args.csv:
-            write_text(args.csv, to_csv(results, classes))
-    except PipelineError as exc:
-        log.error("%s", exc)
-        return 2
-    if not (args.json or args.csv):
-        print_table(results, classes)
+    return parser
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse unwritable or clashing outputs before any record is read."""
+    check_output("--json", args.json)
+    check_output("--csv", args.csv)
+    check_output("--windows", args.windows)
+    if args.explain is not None and args.explain.exists() and not args.explain.is_dir():
+        raise PipelineError(f"--explain {args.explain}: is a file; give a folder for the figures")
+
+
+def _predict(args: argparse.Namespace, records: list[Path], meta: np.ndarray) -> tuple[list, list[str]]:
+    """predict_records with the command line's options, the per-window CSV written atomically."""
+    with contextlib.ExitStack() as stack:
+        windows_out = None
+        if args.windows:
+            tmp = stack.enter_context(atomic_path(args.windows))
+            windows_out = stack.enter_context(open(tmp, "w", newline=""))
+        return predict_records(
+            records,
+            args.models,
+            meta,
+            args.all_branches,
+            threshold=args.threshold,
+            explain=args.explain,
+            windows_out=windows_out,
+            verbose=args.verbose,
+        )
+
+
+def _log_outcome(results: list[Prediction], elapsed: float) -> int:
+    """What was assumed or ignored per record, the failures, the rate; the exit status (1 if any failed)."""
     for r in results:
         if r.missing_inputs:
             log.info("%s: no %s given; predicted without", r.record, ", ".join(r.missing_inputs))
@@ -449,6 +455,32 @@ def main(argv: list[str] | None = None) -> int:
     rate = len(results) / elapsed if elapsed else float("inf")
     log.info("%d record(s) predicted, %d failed, %.1f records/s", len(results) - len(failed), len(failed), rate)
     return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Predict the records the command line names; 0: all predicted, 1: some failed, 2: bad arguments or input."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        _check_outputs(args)
+        records, missing = find_records(args.records)
+        if not records and not missing:
+            raise PipelineError(f"no WFDB record (.hea) found in {args.records}")
+        meta = metadata_for(records, args.metadata, {c: getattr(args, c) for c in METADATA_COLUMNS})
+        start = time.perf_counter()
+        results, classes = _predict(args, records, meta) if records else ([], [])
+        elapsed = time.perf_counter() - start
+        results += missing
+        if args.json:
+            write_text(args.json, to_json(results, classes))
+        if args.csv:
+            write_text(args.csv, to_csv(results, classes))
+    except PipelineError as exc:
+        log.error("%s", exc)
+        return 2
+    if not (args.json or args.csv):
+        print_table(results, classes)
+    return _log_outcome(results, elapsed)
 
 
 if __name__ == "__main__":
