@@ -42,17 +42,17 @@ from ptbxl_multimodal.predict.inference import Predictor
 BLEND_FOLDS = 5
 
 
-def stack_forms(fusion: dict, val: SplitData) -> dict[str, np.ndarray]:
+def stack_forms(fusion: checkpoints.FusionCheckpoint, val: SplitData) -> dict[str, np.ndarray]:
     """Validation logits of a project's stack (its fusion checkpoint) in the bagged and the full test-time form."""
-    forms = {"full": {**fusion, "fold_branches": None}}
-    if fusion.get("fold_branches"):
+    forms = {"full": dataclasses.replace(fusion, fold_branches=None)}
+    if fusion.fold_branches:
         forms["bagged"] = fusion
     return {form: Predictor(c, INFERENCE_BATCH, "cpu").logits(val.inputs) for form, c in forms.items()}
 
 
-def blend(fusion: dict, paths: ProjectPaths, project: Path, val: SplitData) -> np.ndarray:
+def blend(fusion: checkpoints.FusionCheckpoint, paths: ProjectPaths, project: Path, val: SplitData) -> np.ndarray:
     """Cross-validated validation logits of the combiner fitted on the train@ models' validation logits."""
-    z = module_logits(fusion_checkpoints.deployed_branches(fusion["branches"], None), val.inputs, INFERENCE_BATCH)
+    z = module_logits(fusion_checkpoints.deployed_branches(fusion.branches, None), val.inputs, INFERENCE_BATCH)
     z_val = np.stack(list(z.values()), axis=1)
     with h5store.reader(paths.records) as h5:
         rows = np.searchsorted(h5["ecg_id"][...], val.ecg_id)
@@ -73,20 +73,19 @@ def study_run(run: Path, n_boot: int) -> tuple[dict[str, tuple[float, float]], f
     of validation to training records."""
     base_dir = run / "base"
     base = ProjectPaths(base_dir)
-    fusion = checkpoints.load(base.model("fusion"))
+    fusion = checkpoints.load_fusion(base.model("fusion"))
     split = json.loads(base.split.read_text())
-    val = load_split(input_files(base, list(fusion["branches"])), split["val"], base.records)
+    val = load_split(input_files(base, list(fusion.branches)), split["val"], base.records)
     y = val.y.astype(np.float64)
     logits = {f"base {form}": z for form, z in stack_forms(fusion, val).items()}
     for variant in sorted(p for p in run.iterdir() if p.is_dir() and p.name != "base"):
         other = ProjectPaths(variant)
         if json.loads(other.split.read_text())["val"] != split["val"]:
             raise SystemExit(f"{variant}: its validation split is not {base_dir}'s")
-        logits |= {
-            f"{variant.name} {form}": z for form, z in stack_forms(checkpoints.load(other.model("fusion")), val).items()
-        }
+        forms = stack_forms(checkpoints.load_fusion(other.model("fusion")), val)
+        logits |= {f"{variant.name} {form}": z for form, z in forms.items()}
     logits["blend (no cross-fitting)"] = blend(fusion, base, base_dir, val)
-    reference = f"base {fusion['head']['test_logits']}"
+    reference = f"base {fusion.head['test_logits']}"
     resamples = bootstrap_indices(val.y, n_boot, 0)
     bce = {k: stacking.bce(z, y).mean(axis=1) for k, z in logits.items()}
     auc = {k: resampled_aucs(val.y, z, resamples).mean(axis=1) for k, z in logits.items()}

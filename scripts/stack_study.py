@@ -37,15 +37,15 @@ SHIPPED = "shipped: shrunk stack, aligned"
 def rules_on_validation(project: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Validation labels and each rule's fused validation logits for one finished project."""
     paths = ProjectPaths(project)
-    fusion = checkpoints.load(paths.model("fusion"))
-    names = list(fusion["branches"])
-    z, y, groups = out_of_fold(names, fusion["classes"], paths)
+    fusion = checkpoints.load_fusion(paths.model("fusion"))
+    names = list(fusion.branches)
+    z, y, groups = out_of_fold(names, fusion.classes, paths)
     val = load_split(input_files(paths, names), json.loads(paths.split.read_text())["val"], paths.records)
-    raw = fusion_checkpoints.deployed_branches(fusion["branches"], fusion.get("fold_branches"))
-    aligned = fusion_checkpoints.aligned_branches(raw, fusion["stack"]["align"])
+    raw = fusion_checkpoints.deployed_branches(fusion.branches, fusion.fold_branches)
+    aligned = fusion_checkpoints.aligned_branches(raw, fusion.stack["align"])
     z_raw = np.stack(list(module_logits(raw, val.inputs, INFERENCE_BATCH).values()), axis=1)
     z_val = np.stack(list(module_logits(aligned, val.inputs, INFERENCE_BATCH).values()), axis=1)
-    best = names.index(fusion["stack"]["best_branch"])
+    best = names.index(fusion.stack["best_branch"])
     shipped = stacking.fit_shrunk(z, y, groups, names)
     w, b = np.asarray(shipped.weights), np.asarray(shipped.intercept)
     fused = {

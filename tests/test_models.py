@@ -10,6 +10,7 @@ from helpers.settings import defaults, filters
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.errors import StageError
+from ptbxl_multimodal.evaluation.calibration import Calibration
 from ptbxl_multimodal.evaluation.metrics import tune_thresholds
 from ptbxl_multimodal.fusion.heads import FusionHead, FusionModel
 from ptbxl_multimodal.predict.inference import Predictor
@@ -86,15 +87,16 @@ def test_checkpoint_round_trip(tmp_path):
     model = build_branch("time", SHAPES["time"], 5, architecture("time")).eval()
     model.set_normalization(torch.full((12, 1), 0.1), torch.full((12, 1), 2.0))
     spec = InputSpec((12, 1000), 100, 10.0, filters(100, bandpass=(0.5, 45.0, 3)))
-    ckpt = checkpoints.branch_checkpoint(
+    ckpt = checkpoints.BranchCheckpoint.of(
         "time", model, architecture("time"), list("ABCDE"), "superdiagnostic", spec, {"best_epoch": 1}
     )
+    ckpt.decisions.fitted(Calibration.identity(5), np.full(5, 0.5))
     checkpoints.save(ckpt, tmp_path / "time.pt")
-    loaded = checkpoints.load(tmp_path / "time.pt")
-    again = checkpoints.branch_from_checkpoint(loaded)
+    loaded = checkpoints.load_branch(tmp_path / "time.pt")
+    again = loaded.model()
     x = make_inputs()["time"]
     assert torch.equal(model(x), again(x))
-    assert checkpoints.input_spec(loaded) == spec and loaded["classes"] == list("ABCDE")
+    assert loaded.input_spec == spec and loaded.classes == list("ABCDE") and loaded.decisions.thresholds == [0.5] * 5
     assert torch.equal(again.mean, torch.full((12, 1), 0.1))
 
 
@@ -102,17 +104,23 @@ def test_checkpoint_errors(tmp_path):
     with pytest.raises(StageError, match=r"model not found; train it with `dvc repro` .* download.source="):
         checkpoints.load(tmp_path / "none.pt")
     torch.save({"something": 1}, tmp_path / "other.pt")
-    with pytest.raises(StageError, match="not a checkpoint of this version of the pipeline"):
+    with pytest.raises(StageError, match=r"other.pt: not a checkpoint of this pipeline; run `dvc repro`"):
         checkpoints.load(tmp_path / "other.pt")
+    model = build_branch("time", SHAPES["time"], 5, architecture("time")).eval()
+    spec = InputSpec((12, 1000), 100, 10.0, filters(100, bandpass=(0.5, 45.0, 3)))
+    ckpt = checkpoints.BranchCheckpoint.of("time", model, architecture("time"), list("ABCDE"), "t", spec, {})
+    with pytest.raises(ValueError, match="with its calibration and thresholds"):
+        checkpoints.save(ckpt, tmp_path / "undecided.pt")
+    assert not (tmp_path / "undecided.pt").exists()
 
 
 @pytest.mark.parametrize("method", ["none", "platt"])
 def test_calibration_and_thresholds_travel_in_the_checkpoint_and_match_the_validation_fit(tmp_path, method):
     """The stored calibration and thresholds are those fitted on the model's logits as evaluate and predict run
-    it; a checkpoint of an older format loads, but asking for its thresholds is a one-line error naming the fix."""
+    it; a checkpoint of an older format (2: no thresholds, 3: no calibration) is refused in one line naming the fix."""
     model = build_branch("time", SHAPES["time"], 5, architecture("time")).eval()
     spec = InputSpec((12, 1000), 100, 10.0, filters(100, bandpass=(0.5, 45.0, 3)))
-    ckpt = checkpoints.branch_checkpoint(
+    ckpt = checkpoints.BranchCheckpoint.of(
         "time", model, architecture("time"), list("ABCDE"), "superdiagnostic", spec, {"best_epoch": 1}
     )
     x = make_inputs(batch=40)["time"].numpy()
@@ -128,8 +136,12 @@ def test_calibration_and_thresholds_travel_in_the_checkpoint_and_match_the_valid
     np.testing.assert_array_equal(checkpoints.thresholds(loaded, "time.pt"), tuned)
     np.testing.assert_array_equal(Predictor(loaded, 7, "cpu")({"time": x}), probs)
 
-    older = {**ckpt, "format": "ptbxl-multimodal/2"}
-    del older["thresholds"], older["calibration"]
-    torch.save(older, tmp_path / "old.pt")
-    with pytest.raises(StageError, match=r"old.pt: no decision thresholds .* --threshold"):
-        checkpoints.thresholds(checkpoints.load(tmp_path / "old.pt"), tmp_path / "old.pt")
+    for version, dropped in (("2", ("thresholds", "calibration")), ("3", ("calibration",))):
+        older = {k: v for k, v in ckpt.to_dict().items() if k not in dropped} | {
+            "format": f"ptbxl-multimodal/{version}"
+        }
+        torch.save(older, tmp_path / "old.pt")
+        with pytest.raises(
+            StageError, match=rf"old.pt: a checkpoint of an older version .*format ptbxl-multimodal/{version}.*rerun"
+        ):
+            checkpoints.load(tmp_path / "old.pt")

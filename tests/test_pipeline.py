@@ -112,7 +112,7 @@ def test_out_of_fold_logits_come_from_models_that_never_saw_the_record(project):
     import torch
 
     from ptbxl_multimodal.branches import input_files
-    from ptbxl_multimodal.checkpoints import branch_from_checkpoint, load
+    from ptbxl_multimodal.checkpoints import load_branch
     from ptbxl_multimodal.config.paths import ProjectPaths
     from ptbxl_multimodal.data.loading import load_split
     from ptbxl_multimodal.fusion.crossfit import read_oof
@@ -127,11 +127,11 @@ def test_out_of_fold_logits_come_from_models_that_never_saw_the_record(project):
         assert {(int(f), int(g)) for f, g in zip(folds, groups)} == {(f, (f - 1) // 4) for f in range(1, 9)}
         data = load_split(input_files(paths, [name]), split["train"], paths.records)
         for g in np.unique(groups):
-            ckpt = load(paths.fold_models(name) / f"fold{g}.pt")
-            assert ckpt["training"]["held_out_group"] == g
-            assert ckpt["training"]["train_records"] == int((groups != g).sum())  # every other group, no more
+            ckpt = load_branch(paths.fold_models(name) / f"fold{g}.pt")
+            assert ckpt.training["held_out_group"] == g
+            assert ckpt.training["train_records"] == int((groups != g).sum())  # every other group, no more
             with torch.no_grad():
-                own = branch_from_checkpoint(ckpt)(torch.from_numpy(data.inputs[name][groups == g])).numpy()
+                own = ckpt.model()(torch.from_numpy(data.inputs[name][groups == g])).numpy()
             assert np.allclose(own, logits[groups == g], atol=1e-5)
 
 
@@ -142,7 +142,7 @@ def test_the_deployed_fusion_applies_its_fitted_weights_to_logits_of_the_fitted_
     import numpy as np
 
     from ptbxl_multimodal.branches import input_files
-    from ptbxl_multimodal.checkpoints import load
+    from ptbxl_multimodal.checkpoints import load_branch, load_fusion
     from ptbxl_multimodal.config.paths import ProjectPaths
     from ptbxl_multimodal.data.loading import load_split
     from ptbxl_multimodal.fusion.checkpoints import stacked_from_checkpoint
@@ -152,24 +152,26 @@ def test_the_deployed_fusion_applies_its_fitted_weights_to_logits_of_the_fitted_
     from ptbxl_multimodal.predict.inference import Predictor
 
     paths = ProjectPaths(project)
-    ckpt = load(paths.model("fusion"))
-    names = list(ckpt["branches"])
+    ckpt = load_fusion(paths.model("fusion"))
+    names = list(ckpt.branches)
     val = load_split(input_files(paths, names), json.loads(paths.split.read_text())["val"], paths.records)
-    folds = fold_logits({n: [load(paths.fold_models(n) / f"fold{g}.pt") for g in range(2)] for n in names}, val.inputs)
+    folds = fold_logits(
+        {n: [load_branch(paths.fold_models(n) / f"fold{g}.pt") for g in range(2)] for n in names}, val.inputs
+    )
     fusion = stacked_from_checkpoint(ckpt)
     deployed = module_logits(dict(fusion.branches.items()), val.inputs, 64)
     raw = module_logits({n: fusion.branches[n].model for n in names}, val.inputs, 64)  # the train@ models
     for n in names:
         assert np.allclose(deployed[n].mean(axis=0), folds[n].mean(axis=(0, 1)), atol=1e-4)
         assert np.allclose(deployed[n].std(axis=0), folds[n].std(axis=1).mean(axis=0), rtol=1e-3, atol=1e-5)
-        stored = ckpt["stack"]["align"][n]
+        stored = ckpt.stack["align"][n]
         assert np.allclose(np.asarray(stored["deployed_sd"]), raw[n].std(axis=0), rtol=1e-3, atol=1e-5)
     fused = Predictor(ckpt, 64, "cpu").logits(val.inputs)
     z = np.stack([deployed[n] for n in names], axis=1)
-    weights, intercept = np.asarray(ckpt["stack"]["weights"]), np.asarray(ckpt["stack"]["intercept"])
+    weights, intercept = np.asarray(ckpt.stack["weights"]), np.asarray(ckpt.stack["intercept"])
     assert np.allclose(fused, combine(z, weights, intercept), atol=1e-4)
     report = (project / "reports/report.md").read_text()
-    assert f"Uses **{ckpt['stack']['used']}**" in report and "centre and spread" in report
+    assert f"Uses **{ckpt.stack['used']}**" in report and "centre and spread" in report
 
 
 def test_evaluate_refuses_models_trained_on_other_classes(project, tmp_path):

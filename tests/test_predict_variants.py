@@ -128,7 +128,7 @@ def test_explain_writes_attributions_and_a_figure_that_add_up(pipeline_run, mode
         for c, (name, per) in enumerate(why["per_class"].items()):
             assert sum(per["leads"].values()) == pytest.approx(1, abs=1e-3)
             assert sum(per["seconds"]) == pytest.approx(1, abs=1e-3) and len(per["seconds"]) == (10, 20)[i]
-            logit = sum(per["branch_logits"].values()) + fusion["stack"]["intercept"][c]
+            logit = sum(per["branch_logits"].values()) + fusion.stack["intercept"][c]
             p = expit(cal.scale[c] * logit + cal.bias[c])
             assert p == pytest.approx(record["probabilities"]["fusion"][name], abs=2e-3)
 

@@ -198,8 +198,10 @@ def test_cross_fitting_groups_must_keep_each_patient_in_one_group():
 def test_a_stacked_checkpoint_from_before_the_alignment_is_refused_with_the_fix():
     """Its weights were fitted for logits its branches do not produce as stored: rerun the stage, not a silent
     wrong answer."""
+    from ptbxl_multimodal.checkpoints import FusionCheckpoint
     from ptbxl_multimodal.fusion.checkpoints import stacked_from_checkpoint
 
-    old = {"branches": {}, "fold_branches": None, "stack": {"weights": [[1.0]], "intercept": [0.0], "spread": {}}}
+    stack = {"weights": [[1.0]], "intercept": [0.0], "spread": {}}
+    old = FusionCheckpoint({}, {"method": "stack", "test_logits": "full"}, ["A"], "t", {}, stack=stack)
     with pytest.raises(StageError, match=r"predates the alignment.*dvc repro fusion"):
         stacked_from_checkpoint(old)

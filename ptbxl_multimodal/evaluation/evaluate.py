@@ -44,12 +44,13 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
     checkpoints, fitted on validation; the same bootstrap resamples for every model); return the metrics per
     model after writing them with the paired differences, calibration figures, the plot data, the predictions
     and the run report."""
-    ckpts = {name: checkpoints.load(paths.model(name)) for name in MODELS}
+    ckpts = {name: checkpoints.load(paths.model(name)) for name in BRANCH_NAMES}
+    ckpts["fusion"] = fusion_ckpt = checkpoints.load_fusion(paths.model("fusion"))
     classes = read_labels(paths.records).classes
     for name, ckpt in ckpts.items():
-        if ckpt["classes"] != classes:
+        if ckpt.classes != classes:
             raise StageError(
-                f"{paths.model(name)} predicts {ckpt['classes']}, but {paths.records} has {classes}; the model is "
+                f"{paths.model(name)} predicts {ckpt.classes}, but {paths.records} has {classes}; the model is "
                 "older than the data: rerun `dvc repro`"
             )
     split = json.loads(paths.split.read_text())
@@ -81,9 +82,7 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             r["macro"]["f1"],
         )
     results["fusion"]["fusion_minus"] = paired_differences("fusion", results, boots, classes, test.y)  # train@ models
-    lfl = compare_like_for_like(
-        ckpts["fusion"], predictors["fusion"].model, test_logits, test.inputs, test.y, resamples
-    )
+    lfl = compare_like_for_like(fusion_ckpt, predictors["fusion"].model, test_logits, test.inputs, test.y, resamples)
     results["fusion"]["like_for_like"] = lfl
     results["fusion"]["validation_best_branch"] = best = lfl["validation_best"]
     vs_best = lfl["fusion_minus_best"]
@@ -101,7 +100,7 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
         log.info("%-16s minus fusion: %+.4f [%+.4f, %+.4f]", name, d["diff"], d["ci95_low"], d["ci95_high"])
 
     for name, r in results.items():
-        write_json(paths.eval_metrics / f"{name}.json", compact(r, ckpts[name]["training"]["best_val_macro_auc"]))
+        write_json(paths.eval_metrics / f"{name}.json", compact(r, ckpts[name].training["best_val_macro_auc"]))
         write_json(paths.eval_detail / f"{name}.json", json_ready(r))
     split_summary = json.loads(paths.split_summary.read_text())
     row = {**compact_difference(vs_best, len(test.y)), "n_train": split_summary["train"]["records"], "vs": best}
@@ -121,7 +120,7 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
             thresholds = np.array([results[name]["per_class"][c]["threshold"] for c in classes])
             _dump(tmp / "confusion" / f"{name}.json", confusion_rows(test.y, probs_test[name] >= thresholds, classes))
     write_predictions(paths.predictions, test.ecg_id, test.y, probs_test, results, classes)
-    fs = checkpoints.input_spec(ckpts["time"]).fs
+    fs = ckpts["time"].specs()["time"].fs
     examples = explain_examples(
         predictors["fusion"].model, test.inputs, test.y, probs_test["fusion"], test.ecg_id, classes, fs
     )
@@ -144,7 +143,7 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
 
 
 def compare_like_for_like(
-    fusion_ckpt: dict,
+    fusion_ckpt: checkpoints.FusionCheckpoint,
     fusion: torch.nn.Module,
     test_logits: dict[str, np.ndarray],
     inputs: dict[str, np.ndarray],
@@ -153,13 +152,13 @@ def compare_like_for_like(
 ) -> dict:
     """evaluation.comparisons for this run's fusion: the stack's own branch modules and refitted ablations, or for
     an embedding head the train@ models (whose test logits are in `test_logits`)."""
-    if fusion_ckpt["head"]["method"] == "stack":
+    if fusion_ckpt.stacked and fusion_ckpt.stack is not None:
         z = branch_logits(fusion, inputs, INFERENCE_BATCH)
-        ablations = ablation_logits(z, fusion_ckpt["stack"].get("ablations", {}))
-        best, form = fusion_ckpt["stack"]["best_branch"], fusion_ckpt["head"]["test_logits"]
+        ablations = ablation_logits(z, fusion_ckpt.stack.get("ablations", {}))
+        best, form = fusion_ckpt.stack["best_branch"], fusion_ckpt.head["test_logits"]
     else:
-        z = {name: test_logits[name] for name in fusion_ckpt["branches"]}
-        ablations, best, form = {}, checkpoints.validation_best(fusion_ckpt["branches"]), "train@"
+        z = {name: test_logits[name] for name in fusion_ckpt.branches}
+        ablations, best, form = {}, checkpoints.validation_best(fusion_ckpt.branches), "train@"
     return {"form": form, **like_for_like(y, test_logits["fusion"], z, ablations, best, resamples)}
 
 

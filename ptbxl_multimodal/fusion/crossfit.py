@@ -126,7 +126,7 @@ def crossfit_branch(
             model, result = fit_branch(name, params, fit_on, val, len(labels.classes))
             oof[held_out] = _logits(model, train.inputs[name][held_out])
             training = {**result.record(params.training), "train_records": len(fit_on.y), "held_out_group": g}
-            ckpt = checkpoints.branch_checkpoint(
+            ckpt = checkpoints.BranchCheckpoint.of(
                 name, model, params.architecture, labels.classes, labels.task, spec, training
             )
             # uncalibrated: the stack combines the fold models' raw logits

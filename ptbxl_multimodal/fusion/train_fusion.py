@@ -68,10 +68,10 @@ def load_fusion_params(raw: dict[str, Any]) -> FusionParams:
     return checked(params, errors)
 
 
-def load_branches(names: list[str], paths: ProjectPaths) -> dict[str, dict]:
+def load_branches(names: list[str], paths: ProjectPaths) -> dict[str, checkpoints.BranchCheckpoint]:
     """The branch checkpoints, checked to share one class list."""
-    ckpts = {name: checkpoints.load(paths.model(name)) for name in names}
-    classes = {tuple(c["classes"]) for c in ckpts.values()}
+    ckpts = {name: checkpoints.load_branch(paths.model(name)) for name in names}
+    classes = {tuple(c.classes) for c in ckpts.values()}
     if len(classes) != 1:
         raise StageError(f"branch models disagree on the classes ({classes}); rerun the branches with `dvc repro`")
     return ckpts
@@ -84,8 +84,8 @@ def train_fusion(params: FusionParams, calibration_method: str, paths: ProjectPa
     names = list(p.branches)
     ckpts = load_branches(names, paths)
     first = next(iter(ckpts.values()))
-    classes = first["classes"]
-    branches = {name: checkpoints.branch_from_checkpoint(ckpt) for name, ckpt in ckpts.items()}
+    classes = first.classes
+    branches = {name: ckpt.model() for name, ckpt in ckpts.items()}
     split = json.loads(paths.split.read_text())
     files = input_files(paths, names)
     train, val = (load_split(files, split[s], paths.records) for s in ("train", "val"))
@@ -125,7 +125,7 @@ def train_fusion(params: FusionParams, calibration_method: str, paths: ProjectPa
             return out
         summarize_selected(live, result.history, result.best_epoch)
         training = {**result.record(settings), "branches": names}
-        ckpt = fusion_checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first["task"], training)
+        ckpt = fusion_checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first.task, training)
         val_logits = Predictor(ckpt, INFERENCE_BATCH, "cpu").logits(val.inputs)  # as evaluate and predict run it
         fit_decisions(ckpt, val.y, val_logits, calibration_method)
         checkpoints.save(ckpt, out)

@@ -50,12 +50,12 @@ def out_of_fold(names: list[str], classes: list[str], paths: ProjectPaths) -> tu
     return np.stack(logits, axis=1), y, groups
 
 
-def fold_logits(fold_ckpts: dict[str, list[dict]], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def fold_logits(
+    fold_ckpts: dict[str, list[checkpoints.BranchCheckpoint]], inputs: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     """Logits (K, n, C) of each branch's K cross-fitting models on `inputs`."""
     return {
-        name: np.stack(
-            [module_logits({name: checkpoints.branch_from_checkpoint(c)}, inputs, INFERENCE_BATCH)[name] for c in ckpts]
-        )
+        name: np.stack([module_logits({name: c.model()}, inputs, INFERENCE_BATCH)[name] for c in ckpts])
         for name, ckpts in fold_ckpts.items()
     }
 
@@ -89,11 +89,13 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
     names = list(p.branches)
     ckpts = load_branches(names, paths)
     first = next(iter(ckpts.values()))
-    classes = first["classes"]
+    classes = first.classes
     z, y, groups = out_of_fold(names, classes, paths)
     split = json.loads(paths.split.read_text())
     val = load_split(input_files(paths, names), split["val"], paths.records)
-    fold_ckpts = {n: [checkpoints.load(paths.fold_models(n) / f"fold{g}.pt") for g in range(folds)] for n in names}
+    fold_ckpts = {
+        n: [checkpoints.load_branch(paths.fold_models(n) / f"fold{g}.pt") for g in range(folds)] for n in names
+    }
     fold_val = fold_logits(fold_ckpts, val.inputs)
     raw_val = {
         "full": module_logits(fusion_checkpoints.deployed_branches(ckpts, None), val.inputs, INFERENCE_BATCH),
@@ -129,11 +131,11 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
     log.info("stack: validation macro AUC %.4f (full models), %.4f (bagged fold models)", *val_auc.values())
 
     ckpt = fusion_checkpoints.stacked_checkpoint(
-        ckpts, fold_ckpts if p.test_logits == "bagged" else None, stack, classes, first["task"], {}
+        ckpts, fold_ckpts if p.test_logits == "bagged" else None, stack, classes, first.task, {}
     )
     val_logits = Predictor(ckpt, INFERENCE_BATCH, "cpu").logits(val.inputs)  # as evaluate and predict run it
     fit_decisions(ckpt, val.y, val_logits, calibration_method)
-    ckpt["training"] = {
+    ckpt.training = {
         "method": "stack",
         "branches": names,
         "best_val_macro_auc": macro_auc(val.y, val_logits),
@@ -149,7 +151,7 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
         "strength": combiner.strength,
         "test_logits": p.test_logits,
         "val": {
-            "macro_auc": ckpt["training"]["best_val_macro_auc"],
+            "macro_auc": ckpt.training["best_val_macro_auc"],
             "macro_auc_full": val_auc["full"],
             "macro_auc_bagged": val_auc["bagged"],
         },

@@ -131,22 +131,20 @@ def predict_records(
         files.update({b: models_dir / f"{b}.pt" for b in BRANCH_NAMES})
     models = {name: checkpoints.load(path) for name, path in files.items()}
     fusion = models["fusion"]
-    if explain is not None and "time" not in fusion["branches"]:
+    if explain is not None and "time" not in fusion.specs():
         raise PipelineError(
             f"--explain: {files['fusion']} does not use the time branch, whose attributions it shows; "
             "train a fusion with time in fusion.branches"
         )
     cuts = {
-        name: checkpoints.thresholds(ckpt, files[name])
-        if threshold is None
-        else np.full(len(ckpt["classes"]), threshold)
+        name: checkpoints.thresholds(ckpt, files[name]) if threshold is None else np.full(len(ckpt.classes), threshold)
         for name, ckpt in models.items()
     }
     specs = {name: spec for ckpt in models.values() for name, spec in branch_specs(ckpt).items()}
     predictors = {name: Predictor(ckpt, batch_size) for name, ckpt in models.items()}
     results = [Prediction(str(r)) for r in records]
     scoring = Scoring(
-        fusion["classes"], specs, predictors, cuts, WindowRows(windows_out, fusion["classes"]) if windows_out else None
+        fusion.classes, specs, predictors, cuts, WindowRows(windows_out, fusion.classes) if windows_out else None
     )
     figures: set[str] = set()  # figure names given so far (the same record name in two folders)
     for first in range(0, len(records), chunk):
@@ -164,7 +162,7 @@ def predict_records(
                         r.windows,
                         block,
                     )
-    return results, fusion["classes"]
+    return results, fusion.classes
 
 
 @dataclass

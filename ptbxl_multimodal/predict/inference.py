@@ -5,22 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 from ptbxl_multimodal.branches import BRANCHES
-from ptbxl_multimodal.checkpoints import calibration, input_spec
+from ptbxl_multimodal.checkpoints import Checkpoint, FusionCheckpoint, calibration
 from ptbxl_multimodal.fusion.checkpoints import model_from_checkpoint
 from ptbxl_multimodal.models.runtime import logits, resolve_device
 from ptbxl_multimodal.signal.filters import FilterChain, FilterSettings, resample
 from ptbxl_multimodal.signal.input_spec import InputSpec
 
 
-def required_inputs(ckpt: dict) -> list[str]:
+def required_inputs(ckpt: Checkpoint) -> list[str]:
     """The branch inputs a checkpoint needs."""
-    return list(ckpt["branches"]) if ckpt["kind"] == "fusion" else [ckpt["branch"]]
+    return list(ckpt.specs())
 
 
-def branch_specs(ckpt: dict) -> dict[str, InputSpec]:
+def branch_specs(ckpt: Checkpoint) -> dict[str, InputSpec]:
     """The input specification of every branch a checkpoint uses."""
-    ckpts = ckpt["branches"] if ckpt["kind"] == "fusion" else {ckpt["branch"]: ckpt}
-    return {name: input_spec(c) for name, c in ckpts.items()}
+    return ckpt.specs()
 
 
 def signal_inputs(raw: np.ndarray, raw_fs: int, specs: dict[str, InputSpec]) -> dict[str, np.ndarray]:
@@ -53,13 +52,13 @@ class Predictor:
     """A checkpoint's model, built once, mapping inputs (branch name -> array; extra branches ignored)
     to per-class logits (n, C) and to probabilities through the checkpoint's calibration."""
 
-    def __init__(self, ckpt: dict, batch_size: int, device: str = "auto"):
+    def __init__(self, ckpt: Checkpoint, batch_size: int, device: str = "auto"):
         self.device = resolve_device(device)
         self.calibration = calibration(ckpt)
         self.model = model_from_checkpoint(ckpt).to(self.device)
         self.names = required_inputs(ckpt)
         self.batch_size = batch_size
-        fusion = ckpt["kind"] == "fusion"
+        fusion = isinstance(ckpt, FusionCheckpoint)
         self.forward = self.model if fusion else (lambda b: self.model(b[self.names[0]]))
 
     def logits(self, inputs: dict[str, np.ndarray]) -> np.ndarray:

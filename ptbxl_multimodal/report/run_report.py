@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_curve
 
+from ptbxl_multimodal.checkpoints import BranchCheckpoint, Checkpoint, FusionCheckpoint
 from ptbxl_multimodal.report.examples import Example, explain_section
 from ptbxl_multimodal.report.figure_files import class_panels, save
 from ptbxl_multimodal.report.reliability import calibration_section, reliability_figure
 from ptbxl_multimodal.report.views import views_section
-from ptbxl_multimodal.signal.input_spec import InputSpec
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
@@ -86,15 +86,15 @@ def training_figure(path: Path, logs_dir: Path, models: list[str]) -> None:
     save(fig, path)
 
 
-def _stack_section(ckpt: dict) -> list[str]:
+def _stack_section(ckpt: FusionCheckpoint) -> list[str]:
     """How the stacked fusion combines the branches, and why (empty for an embedding head)."""
-    stack = ckpt.get("stack")
+    stack = ckpt.stack
     if not stack:
         return []
-    names = list(ckpt["branches"])
+    names = list(ckpt.branches)
     rows = [
         [c, *(f"{stack['weights'][b][i]:.2f}" for b in range(len(names))), f"{stack['intercept'][i]:+.2f}"]
-        for i, c in enumerate(ckpt["classes"])
+        for i, c in enumerate(ckpt.classes)
     ]
     return [
         "### The stacked fusion",
@@ -102,7 +102,7 @@ def _stack_section(ckpt: dict) -> list[str]:
         f"Uses **{stack['used']}**: per class, non-negative weights on the branch logits fitted on out-of-fold "
         f"logits, shrunk toward the average of the calibrated branches by the strength with the lowest held-out "
         f"(leave one cross-fitting group out) BCE: {_losses(stack['held_out_loss'])}. Test-time branch logits: "
-        f"`{ckpt['head']['test_logits']}`, each mapped per class onto its cross-fitting models' centre and spread "
+        f"`{ckpt.head['test_logits']}`, each mapped per class onto its cross-fitting models' centre and spread "
         f"on validation, so the weights apply to logits of the kind they were fitted on. The comparator: "
         f"`{stack['best_branch']}` (the branch with the best validation macro AUC). Weights per class:",
         "",
@@ -123,7 +123,7 @@ def write_report(
     classes: list[str],
     y_test: np.ndarray,
     probs_test: dict[str, np.ndarray],
-    ckpts: dict[str, dict],
+    ckpts: dict[str, Checkpoint],
     split_summary: dict,
     preprocess_report: dict,
     logs_dir: Path,
@@ -178,18 +178,16 @@ def write_report(
         for other, diffs in fusion["fusion_minus"].items()
         for d in [diffs["macro_auc"]]
     ]
-    inputs = [
-        f"- `{m}`: {InputSpec.from_dict(ckpts[m]['input_spec']).describe()}"
-        for m in models
-        if ckpts[m]["kind"] == "branch"
-    ]
-    settings = {m: ckpts[m]["training"].get("settings", {}) for m in models}
-    arch = {m: ckpts[m].get("architecture") or ckpts[m].get("head") for m in models}
+    inputs = [f"- `{m}`: {c.input_spec.describe()}" for m in models if isinstance(c := ckpts[m], BranchCheckpoint)]
+    settings = {m: ckpts[m].training.get("settings", {}) for m in models}
+    arch = {m: c.architecture if isinstance(c := ckpts[m], BranchCheckpoint) else c.head for m in models}
+    fusion_ckpt = ckpts["fusion"]
+    assert isinstance(fusion_ckpt, FusionCheckpoint)
 
     md = [
         "# Run report",
         "",
-        f"Task **{ckpts['fusion']['task']}**, classes {', '.join(classes)}. All metrics on the **test** split; "
+        f"Task **{fusion_ckpt.task}**, classes {', '.join(classes)}. All metrics on the **test** split; "
         "decision thresholds tuned per class on the **validation** split (maximum F1).",
         "",
         "## Data",
@@ -229,7 +227,7 @@ def write_report(
         _table(["difference", "macro AUC [95% CI]", "resamples where fusion is not better"], paired_rows),
         "",
         *views_section(fusion["like_for_like"], len(y_test)),
-        *_stack_section(ckpts["fusion"]),
+        *_stack_section(fusion_ckpt),
         *calibration_section(results, len(y_test)),
         *explain_section(figures, examples, classes),
         *[
@@ -263,7 +261,7 @@ def write_report(
                 [
                     m,
                     f"`{json.dumps(arch[m], sort_keys=True)}`",
-                    f"`{json.dumps(settings[m], sort_keys=True)}` best epoch {ckpts[m]['training'].get('best_epoch')}",
+                    f"`{json.dumps(settings[m], sort_keys=True)}` best epoch {ckpts[m].training.get('best_epoch')}",
                 ]
                 for m in models
             ],

@@ -4,8 +4,6 @@ Both are stored in its checkpoint, so evaluate and predict decide exactly as her
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ptbxl_multimodal import checkpoints
@@ -13,11 +11,10 @@ from ptbxl_multimodal.evaluation import calibration
 from ptbxl_multimodal.evaluation.metrics import tune_thresholds
 
 
-def fit_decisions(ckpt: dict[str, Any], y_val: np.ndarray, val_logits: np.ndarray, method: str) -> np.ndarray:
+def fit_decisions(ckpt: checkpoints.Checkpoint, y_val: np.ndarray, val_logits: np.ndarray, method: str) -> np.ndarray:
     """Store the calibration (`method`) and thresholds fitted on (y_val, val_logits) in `ckpt`; return the
     calibrated validation probabilities."""
     fitted = calibration.fit(y_val, val_logits, method)
     probs = fitted.probabilities(val_logits)
-    checkpoints.set_calibration(ckpt, fitted)
-    checkpoints.set_thresholds(ckpt, tune_thresholds(y_val, probs))
+    ckpt.decisions.fitted(fitted, tune_thresholds(y_val, probs))
     return probs

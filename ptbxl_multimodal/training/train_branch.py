@@ -68,11 +68,11 @@ def fit_branch(
     return model, result
 
 
-def validation_logits(ckpt: dict[str, Any], val_inputs: np.ndarray) -> np.ndarray:
+def validation_logits(ckpt: checkpoints.BranchCheckpoint, val_inputs: np.ndarray) -> np.ndarray:
     """A branch checkpoint's logits on its validation inputs, run exactly as evaluate and predict run it
     (rebuilt from the checkpoint, same batches), so that calibration and thresholds fitted on them agree with
     every later decision."""
-    model = checkpoints.branch_from_checkpoint(ckpt)
+    model = ckpt.model()
     return module_logits({"x": model}, {"x": val_inputs}, INFERENCE_BATCH)["x"]
 
 
@@ -90,7 +90,7 @@ def train_branch(name: str, params: BranchParams, calibration_method: str, paths
             return out
         summarize_selected(live, result.history, result.best_epoch)
         training = {**result.record(params.training), "train_records": len(train.y)}
-        ckpt = checkpoints.branch_checkpoint(
+        ckpt = checkpoints.BranchCheckpoint.of(
             name, model, params.architecture, labels.classes, labels.task, InputSpec.from_h5(*files[name]), training
         )
         fit_decisions(ckpt, val.y, validation_logits(ckpt, val.inputs[name]), calibration_method)
