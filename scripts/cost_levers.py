@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
+from cv_summary import mean_interval
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import input_files
 from ptbxl_multimodal.config.paths import ProjectPaths
 from ptbxl_multimodal.config.reader import load_section, read_params
 from ptbxl_multimodal.data.loading import SplitData, load_split
 from ptbxl_multimodal.data.splits import SplitSettings
-from ptbxl_multimodal.evaluation.cv_summary import mean_interval
 from ptbxl_multimodal.evaluation.metrics import bootstrap_indices, macro_auc, percentile_interval, resampled_aucs
 from ptbxl_multimodal.fusion import checkpoints as fusion_checkpoints
 from ptbxl_multimodal.fusion import stacking

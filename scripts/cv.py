@@ -23,8 +23,8 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
+from cv_summary import FOLDS, Run, rotation, summarize, to_markdown
 from ptbxl_multimodal.branches import BRANCH_NAMES
-from ptbxl_multimodal.evaluation.cv_summary import FOLDS, Run, rotation, summarize, to_markdown
 
 PREFIX = {"rotations": "cv-rot-", "seeds": "cv-seed-"}
 VIEWS = "metrics/eval/views/"

@@ -19,8 +19,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from combiner_simulation import best_alone, old_switch
 
+from combiner_simulation import best_alone, old_switch
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import input_files
 from ptbxl_multimodal.config.paths import ProjectPaths

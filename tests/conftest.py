@@ -3,6 +3,7 @@ signal."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ import pytest
 from helpers import records
 from helpers.http_server import Server
 from helpers.project import dvc, git, make_project
-from helpers.sample import SAMPLE, build_mirror
+from helpers.sample import ROOT, SAMPLE, build_mirror
+
+sys.path.insert(0, str(ROOT / "scripts"))  # the studies' and summaries' code (scripts/*.py), tested like the library
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
+import calibration_study
 from ptbxl_multimodal.evaluation import calibration
 from ptbxl_multimodal.evaluation.metrics import bootstrap_indices, tune_thresholds
 
@@ -63,7 +64,7 @@ def test_brier_and_ece_by_hand():
 
 def test_cross_validated_probabilities_come_from_fits_without_the_record():
     y, z = _miscalibrated(n=400)
-    probs = calibration.cross_validated(y, z, "platt", folds=4, seed=0)
+    probs = calibration_study.cross_validated(y, z, "platt", folds=4, seed=0)
     part = np.array_split(np.random.default_rng(0).permutation(400), 4)[0]
     rest = np.setdiff1d(np.arange(400), part)
     np.testing.assert_allclose(probs[part], calibration.fit(y[rest], z[rest], "platt").probabilities(z[part]))

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
+from cv_summary import Run, corrected_t_test, rotation, summarize, to_markdown
 from helpers.sample import ROOT
-from ptbxl_multimodal.evaluation.cv_summary import Run, corrected_t_test, rotation, summarize, to_markdown
 
 
 def load_script():

@@ -83,17 +83,6 @@ def _fit_class(y: np.ndarray, z: np.ndarray, method: str) -> tuple[float, float]
     return float(theta[0]), float(theta[1]) if method == "platt" else 0.0
 
 
-def cross_validated(y: np.ndarray, logits: np.ndarray, method: str, folds: int, seed: int) -> np.ndarray:
-    """Calibrated probabilities of every record from a calibration fitted on the other folds: an honest
-    estimate, on one split, of what calibration fitted on all of it does to new records."""
-    order = np.random.default_rng(seed).permutation(len(y))
-    probs = np.empty(logits.shape, np.float64)
-    for part in np.array_split(order, folds):
-        rest = np.setdiff1d(order, part)
-        probs[part] = fit(y[rest], logits[rest], method).probabilities(logits[part])
-    return probs
-
-
 def brier(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Brier score per class: mean squared difference between probability and outcome (0 is perfect)."""
     return np.mean((p - y) ** 2, axis=0)
@@ -136,7 +125,7 @@ def reliability_rows(y: np.ndarray, p: np.ndarray, bins: int, model: str, classe
     ]
 
 
-def _paired_change(per_record: np.ndarray, resamples: np.ndarray) -> tuple[float, float, float]:
+def paired_change(per_record: np.ndarray, resamples: np.ndarray) -> tuple[float, float, float]:
     """The mean of a per-record difference and its 95% percentile interval over the shared bootstrap resamples."""
     boot = per_record[resamples].mean(axis=1) if len(resamples) else np.zeros(0)
     return (float(per_record.mean()), *percentile_interval(boot))
@@ -151,7 +140,7 @@ def figures(
     b0, b1 = brier(y, uncalibrated), brier(y, calibrated)
     e0, e1 = ece(y, uncalibrated, bins), ece(y, calibrated, bins)
     per_record = ((calibrated - y) ** 2 - (uncalibrated - y) ** 2).mean(axis=1)  # macro over classes
-    diff, low, high = _paired_change(per_record, resamples)
+    diff, low, high = paired_change(per_record, resamples)
     return {
         "method": method,
         "bins": bins,
@@ -170,27 +159,3 @@ def figures(
             for i, c in enumerate(classes)
         },
     }
-
-
-def compare_methods(
-    y: np.ndarray, logits: np.ndarray, bins: int, folds: int, seed: int, resamples: np.ndarray
-) -> dict[str, dict[str, float]]:
-    """Every method, cross-validated within one split (`cross_validated`): macro Brier score and ECE, and the
-    paired change in macro Brier score against `none` (negative is better) on the shared resamples. This is how
-    the default `calibration.method` is chosen, on the validation split only."""
-    out: dict[str, dict[str, float]] = {}
-    base = None
-    for method in METHODS:
-        probs = cross_validated(y, logits, method, folds, seed)
-        per_record = ((probs - y) ** 2).mean(axis=1)
-        if base is None:
-            base = per_record
-        diff, low, high = _paired_change(per_record - base, resamples)
-        out[method] = {
-            "brier": float(per_record.mean()),
-            "ece": float(ece(y, probs, bins).mean()),
-            "brier_change": diff,
-            "ci95_low": low,
-            "ci95_high": high,
-        }
-    return out
