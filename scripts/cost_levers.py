@@ -3,12 +3,13 @@
     python scripts/cost_levers.py RUN [RUN ...] [--bootstrap 1000]
 
 Each RUN is a folder holding finished projects of one split (data/, models/ and params.yaml after `dvc repro`):
-`base/`, the default run, and one folder per variant of it, named for the lever (e.g. `k2/` after
-`dvc exp run -S crossfit.folds=2`, which reuses the train@ models and reruns cross-fitting and fusion). For each
-project the stack is scored in both test-time forms its checkpoint holds: `bagged` (the fold models' mean, as
-deployed by default) and `full` (the train@ models). One more lever needs no run: `blend`, the combiner fitted on
-the validation split's logits of the base run's train@ models instead of on cross-fitted logits (no cross-fitting
-at all), scored by 5-fold cross-validation within the validation split (patients kept in one part).
+`base/`, the default run, and one folder per variant of it, named for the lever (e.g. `k4/` after
+`dvc exp run -S crossfit.folds=4`, which reuses the train@ models and reruns cross-fitting and fusion). For each
+project the stack's weights are scored in both test-time forms: `full` (the train@ models, deployed by default)
+and `bagged` (the mean of each branch's fold models), each aligned to the fold models' logits on validation. One
+more lever needs no run: `blend`, the combiner fitted on the validation split's logits of the base run's train@
+models instead of on cross-fitted logits (no cross-fitting at all), scored by 5-fold cross-validation within the
+validation split (patients kept in one part).
 
 Printed: per run, each form's validation macro AUC and BCE minus the base run's deployed form (same records,
 same bootstrap resamples); then, over the runs, the mean difference with the corrected resampled t interval
@@ -35,19 +36,35 @@ from ptbxl_multimodal.evaluation.metrics import bootstrap_indices, macro_auc, pe
 from ptbxl_multimodal.fusion import checkpoints as fusion_checkpoints
 from ptbxl_multimodal.fusion import stacking
 from ptbxl_multimodal.fusion.crossfit import crossfit_groups
+from ptbxl_multimodal.fusion.train_stack import alignment, fold_logits, out_of_fold
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.models.runtime import INFERENCE_BATCH, module_logits
-from ptbxl_multimodal.predict.inference import Predictor
 
 BLEND_FOLDS = 5
 
 
-def stack_forms(fusion: checkpoints.FusionCheckpoint, val: SplitData) -> dict[str, np.ndarray]:
-    """Validation logits of a project's stack (its fusion checkpoint) in the bagged and the full test-time form."""
-    forms = {"full": dataclasses.replace(fusion, fold_branches=None)}
-    if fusion.fold_branches:
-        forms["bagged"] = fusion
-    return {form: Predictor(c, INFERENCE_BATCH, "cpu").logits(val.inputs) for form, c in forms.items()}
+def stack_forms(fusion: checkpoints.FusionCheckpoint, paths: ProjectPaths, val: SplitData) -> dict[str, np.ndarray]:
+    """Validation logits of a project's stack in both test-time forms: its weights applied to the `full` (train@)
+    branches and to the `bagged` ones (the mean of each branch's fold models), each aligned to the fold models'
+    logits as the fusion stage aligns the form it deploys."""
+    names = list(fusion.branches)
+    folds = len(list(paths.fold_models(names[0]).glob("fold*.pt")))
+    fold_ckpts = {
+        n: [checkpoints.load_branch(paths.fold_models(n) / f"fold{g}.pt") for g in range(folds)] for n in names
+    }
+    fold_val = fold_logits(fold_ckpts, val.inputs)
+    z, _, _ = out_of_fold(names, fusion.classes, paths)
+    raw = {
+        "full": module_logits(fusion_checkpoints.deployed_branches(fusion.branches, None), val.inputs, INFERENCE_BATCH),
+        "bagged": {n: f.mean(axis=0) for n, f in fold_val.items()},
+    }
+    weights, intercept = np.asarray(fusion.stack["weights"]), np.asarray(fusion.stack["intercept"])
+    out = {}
+    for form, logits in raw.items():
+        a = alignment(logits, fold_val, z)
+        aligned = np.stack([np.asarray(a[n]["scale"]) * logits[n] + np.asarray(a[n]["offset"]) for n in names], axis=1)
+        out[form] = stacking.combine(aligned, weights, intercept)
+    return out
 
 
 def blend(fusion: checkpoints.FusionCheckpoint, paths: ProjectPaths, project: Path, val: SplitData) -> np.ndarray:
@@ -77,12 +94,12 @@ def study_run(run: Path, n_boot: int) -> tuple[dict[str, tuple[float, float]], f
     split = json.loads(base.split.read_text())
     val = load_split(input_files(base, list(fusion.branches)), split["val"], base.records)
     y = val.y.astype(np.float64)
-    logits = {f"base {form}": z for form, z in stack_forms(fusion, val).items()}
+    logits = {f"base {form}": z for form, z in stack_forms(fusion, base, val).items()}
     for variant in sorted(p for p in run.iterdir() if p.is_dir() and p.name != "base"):
         other = ProjectPaths(variant)
         if json.loads(other.split.read_text())["val"] != split["val"]:
             raise SystemExit(f"{variant}: its validation split is not {base_dir}'s")
-        forms = stack_forms(checkpoints.load_fusion(other.model("fusion")), val)
+        forms = stack_forms(checkpoints.load_fusion(other.model("fusion")), other, val)
         logits |= {f"{variant.name} {form}": z for form, z in forms.items()}
     logits["blend (no cross-fitting)"] = blend(fusion, base, base_dir, val)
     reference = f"base {fusion.head['test_logits']}"

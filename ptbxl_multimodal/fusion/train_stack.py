@@ -23,7 +23,7 @@ from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.evaluation.metrics import macro_auc
 from ptbxl_multimodal.fusion import checkpoints as fusion_checkpoints
 from ptbxl_multimodal.fusion.crossfit import read_oof
-from ptbxl_multimodal.fusion.stacking import STRENGTHS, align_to_folds, combine, fit_ablations, fit_shrunk
+from ptbxl_multimodal.fusion.stacking import STRENGTHS, align_to_folds, fit_ablations, fit_shrunk
 from ptbxl_multimodal.fusion.train_fusion import FusionParams, load_branches
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.models.runtime import INFERENCE_BATCH, module_logits
@@ -84,7 +84,7 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
     """Fit the combiner on out-of-fold logits (of `folds` cross-fitting groups), shrunk toward the calibrated
     average by held-out loss; align each deployed branch (`fusion.test_logits`) to its fold models' logits on
     validation; calibrate (`calibration_method`) and tune thresholds there; write the checkpoint and
-    metrics/train/fusion/ (metrics.json, stack.json). The other test-time form is scored on validation too."""
+    metrics/train/fusion/ (metrics.json, stack.json)."""
     p = params.settings
     names = list(p.branches)
     ckpts = load_branches(names, paths)
@@ -97,16 +97,14 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
         n: [checkpoints.load_branch(paths.fold_models(n) / f"fold{g}.pt") for g in range(folds)] for n in names
     }
     fold_val = fold_logits(fold_ckpts, val.inputs)
-    raw_val = {
-        "full": module_logits(fusion_checkpoints.deployed_branches(ckpts, None), val.inputs, INFERENCE_BATCH),
-        "bagged": {n: f.mean(axis=0) for n, f in fold_val.items()},
-    }
-    aligned = {mode: alignment(raw, fold_val, z) for mode, raw in raw_val.items()}
+    if p.test_logits == "full":
+        raw_val = module_logits(fusion_checkpoints.deployed_branches(ckpts, None), val.inputs, INFERENCE_BATCH)
+    else:
+        raw_val = {n: f.mean(axis=0) for n, f in fold_val.items()}
 
     combiner = fit_shrunk(z, y, groups, names)
-    weights, intercept = np.asarray(combiner.weights), np.asarray(combiner.intercept)
     # The comparator: the best branch on validation in the deployed form (AUC: alignment does not change it).
-    deployed_auc = {n: macro_auc(val.y, v) for n, v in raw_val[p.test_logits].items()}
+    deployed_auc = {n: macro_auc(val.y, v) for n, v in raw_val.items()}
     best = max(names, key=lambda n: deployed_auc[n])
     log.info(
         "stack: %s; held-out BCE %.4f (free stack %.4f, calibrated average %.4f); best branch on validation: %s",
@@ -121,14 +119,8 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
         "best_branch": best,
         "deployed_val_auc": deployed_auc,
         "ablations": fit_ablations(z, y, groups, names),
-        "align": aligned[p.test_logits],
+        "align": alignment(raw_val, fold_val, z),
     }
-    val_auc = {}
-    for mode, raw in raw_val.items():
-        a = aligned[mode]
-        zz = np.stack([np.asarray(a[n]["scale"]) * raw[n] + np.asarray(a[n]["offset"]) for n in names], axis=1)
-        val_auc[mode] = macro_auc(val.y, combine(zz, weights, intercept))
-    log.info("stack: validation macro AUC %.4f (full models), %.4f (bagged fold models)", *val_auc.values())
 
     ckpt = fusion_checkpoints.stacked_checkpoint(
         ckpts, fold_ckpts if p.test_logits == "bagged" else None, stack, classes, first.task, {}
@@ -139,7 +131,6 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
         "method": "stack",
         "branches": names,
         "best_val_macro_auc": macro_auc(val.y, val_logits),
-        "val_macro_auc": val_auc,
         "train_records": int(y.shape[0]),
     }
     out = paths.model("fusion")
@@ -152,8 +143,6 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
         "test_logits": p.test_logits,
         "val": {
             "macro_auc": ckpt.training["best_val_macro_auc"],
-            "macro_auc_full": val_auc["full"],
-            "macro_auc_bagged": val_auc["bagged"],
         },
         "oof": {"held_out_loss": min(combiner.held_out_loss.values())},
     }
@@ -164,6 +153,6 @@ def train_stack(params: FusionParams, folds: int, calibration_method: str, paths
     with atomic_path(paths.train_logs / "fusion") as tmp:
         tmp.mkdir(parents=True)
         (tmp / "metrics.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        decision = {**stack, "branches": names, "weights_per_class": per_class, "align_by_form": aligned}
+        decision = {**stack, "branches": names, "weights_per_class": per_class}
         (tmp / "stack.json").write_text(json.dumps(decision, indent=2, sort_keys=True) + "\n")
     return out
