@@ -24,15 +24,17 @@ from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import input_files
 from ptbxl_multimodal.config.paths import ProjectPaths
 from ptbxl_multimodal.config.schema import Int, settings
-from ptbxl_multimodal.data.loading import SplitData, load_split, read_labels
+from ptbxl_multimodal.data.loading import LabelTable, SplitData, load_split, read_labels
 from ptbxl_multimodal.data.splits import SplitSettings
 from ptbxl_multimodal.errors import ParamError, StageError
 from ptbxl_multimodal.evaluation.metrics import macro_auc
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path
+from ptbxl_multimodal.models.base import BranchModel
 from ptbxl_multimodal.models.runtime import predict_logits
 from ptbxl_multimodal.signal.input_spec import InputSpec
-from ptbxl_multimodal.training.decisions import fit_decisions
+from ptbxl_multimodal.training.fit_and_save import fit_and_save
+from ptbxl_multimodal.training.loop import FitResult
 from ptbxl_multimodal.training.settings import TrainSettings
 from ptbxl_multimodal.training.train_branch import BranchParams, fit_branch, validation_logits
 
@@ -123,20 +125,44 @@ def crossfit_branch(
             held_out = groups == g
             fit_on = _subset(train, np.flatnonzero(~held_out))
             log.info("%s fold %d/%d: fit on %d records, predict %d", name, g + 1, k, len(fit_on.y), held_out.sum())
-            model, result = fit_branch(name, params, fit_on, val, len(labels.classes))
-            oof[held_out] = _logits(model, train.inputs[name][held_out])
-            training = {**result.record(params.training), "train_records": len(fit_on.y), "held_out_group": g}
-            ckpt = checkpoints.BranchCheckpoint.of(
-                name, model, params.architecture, labels.classes, labels.task, spec, training
-            )
-            # uncalibrated: the stack combines the fold models' raw logits
-            fit_decisions(ckpt, val.y, validation_logits(ckpt, val.inputs[name]), "none")
-            checkpoints.save(ckpt, fold_dir / f"fold{g}.pt")
-            folds.append({"fold": g, "held_out": int(held_out.sum()), "best_epoch": result.best_epoch})
+            ckpt = _fit_fold(name, params, fit_on, val, labels, spec, g, fold_dir / f"fold{g}.pt")
+            oof[held_out] = _logits(ckpt.model(), train.inputs[name][held_out])
+            folds.append({"fold": g, "held_out": int(held_out.sum()), "best_epoch": ckpt.training["best_epoch"]})
     summary = {"branch": name, "folds": k, "oof_macro_auc": macro_auc(train.y, expit(oof)), "per_fold": folds}
     write_oof(paths.oof(name), train.ecg_id, groups, oof, labels.classes, summary)
     log.info("%s: out-of-fold macro AUC on the training split %.4f", name, summary["oof_macro_auc"])
     return summary
+
+
+def _fit_fold(
+    name: str,
+    params: BranchParams,
+    fit_on: SplitData,
+    val: SplitData,
+    labels: LabelTable,
+    spec: InputSpec,
+    group: int,
+    out: Path,
+) -> checkpoints.BranchCheckpoint:
+    """One fold model: fitted without group `group`, selected on validation, saved uncalibrated (the stack
+    combines the fold models' raw logits)."""
+
+    def checkpoint(model: BranchModel, result: FitResult) -> checkpoints.BranchCheckpoint:
+        training = {**result.record(params.training), "train_records": len(fit_on.y), "held_out_group": group}
+        return checkpoints.BranchCheckpoint.of(
+            name, model, params.architecture, labels.classes, labels.task, spec, training
+        )
+
+    ckpt = fit_and_save(
+        lambda live: fit_branch(name, params, fit_on, val, len(labels.classes), live),
+        checkpoint,
+        lambda c: validation_logits(c, val.inputs[name]),
+        val.y,
+        "none",
+        out,
+    )
+    assert ckpt is not None  # cross-fitting runs in one process
+    return ckpt
 
 
 def _logits(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:

@@ -21,9 +21,8 @@ from ptbxl_multimodal.fusion import checkpoints as fusion_checkpoints
 from ptbxl_multimodal.fusion.heads import FusionModel
 from ptbxl_multimodal.models.runtime import INFERENCE_BATCH
 from ptbxl_multimodal.predict.inference import Predictor
-from ptbxl_multimodal.training.decisions import fit_decisions
-from ptbxl_multimodal.training.live_log import summarize_selected, training_log
-from ptbxl_multimodal.training.loop import fit
+from ptbxl_multimodal.training.fit_and_save import fit_and_save
+from ptbxl_multimodal.training.loop import FitResult, fit
 from ptbxl_multimodal.training.settings import TrainSettings, parse_with_training
 
 BranchName = Literal[BRANCH_NAMES]  # type: ignore[valid-type]  # the branch table's names
@@ -109,7 +108,8 @@ def train_fusion(params: FusionParams, calibration_method: str, paths: ProjectPa
         ]
 
     out = paths.model("fusion")
-    with training_log(paths.train_logs / "fusion") as live:
+
+    def fit_head(live: Any) -> tuple[FusionModel, FitResult]:
         result = fit(
             fusion,
             lambda net, b: net(b),
@@ -121,14 +121,21 @@ def train_fusion(params: FusionParams, calibration_method: str, paths: ProjectPa
             param_groups=groups,
             unmixed=unmixed(names),
         )
-        if live is None:  # not rank 0: nothing to write
-            return out
-        summarize_selected(live, result.history, result.best_epoch)
+        return fusion, result
+
+    def checkpoint(model: FusionModel, result: FitResult) -> checkpoints.FusionCheckpoint:
         training = {**result.record(settings), "branches": names}
-        ckpt = fusion_checkpoints.fusion_checkpoint(fusion, ckpts, head_config, classes, first.task, training)
-        val_logits = Predictor(ckpt, INFERENCE_BATCH, "cpu").logits(val.inputs)  # as evaluate and predict run it
-        fit_decisions(ckpt, val.y, val_logits, calibration_method)
-        checkpoints.save(ckpt, out)
+        return fusion_checkpoints.fusion_checkpoint(model, ckpts, head_config, classes, first.task, training)
+
+    fit_and_save(
+        fit_head,
+        checkpoint,
+        lambda ckpt: Predictor(ckpt, INFERENCE_BATCH, "cpu").logits(val.inputs),  # as evaluate and predict run it
+        val.y,
+        calibration_method,
+        out,
+        paths.train_logs / "fusion",
+    )
     return out
 
 

@@ -18,8 +18,7 @@ from ptbxl_multimodal.data.loading import SplitData, load_split, normalization_s
 from ptbxl_multimodal.models.base import BranchModel
 from ptbxl_multimodal.models.runtime import INFERENCE_BATCH, module_logits
 from ptbxl_multimodal.signal.input_spec import InputSpec
-from ptbxl_multimodal.training.decisions import fit_decisions
-from ptbxl_multimodal.training.live_log import summarize_selected, training_log
+from ptbxl_multimodal.training.fit_and_save import fit_and_save
 from ptbxl_multimodal.training.loop import FitResult, fit
 from ptbxl_multimodal.training.settings import TrainSettings, parse_with_training
 
@@ -84,15 +83,21 @@ def train_branch(name: str, params: BranchParams, calibration_method: str, paths
     train, val = (load_split(files, split[s], paths.records) for s in ("train", "val"))
     labels = read_labels(paths.records)
     out = paths.model(name)
-    with training_log(paths.train_logs / name) as live:
-        model, result = fit_branch(name, params, train, val, len(labels.classes), live)
-        if live is None:  # not rank 0: nothing to write
-            return out
-        summarize_selected(live, result.history, result.best_epoch)
+    spec = InputSpec.from_h5(*files[name])
+
+    def checkpoint(model: BranchModel, result: FitResult) -> checkpoints.BranchCheckpoint:
         training = {**result.record(params.training), "train_records": len(train.y)}
-        ckpt = checkpoints.BranchCheckpoint.of(
-            name, model, params.architecture, labels.classes, labels.task, InputSpec.from_h5(*files[name]), training
+        return checkpoints.BranchCheckpoint.of(
+            name, model, params.architecture, labels.classes, labels.task, spec, training
         )
-        fit_decisions(ckpt, val.y, validation_logits(ckpt, val.inputs[name]), calibration_method)
-        checkpoints.save(ckpt, out)
+
+    fit_and_save(
+        lambda live: fit_branch(name, params, train, val, len(labels.classes), live),
+        checkpoint,
+        lambda ckpt: validation_logits(ckpt, val.inputs[name]),
+        val.y,
+        calibration_method,
+        out,
+        paths.train_logs / name,
+    )
     return out
