@@ -33,9 +33,7 @@ import yaml
 
 from measure import ROOT, make_project, run_logged
 from mirror import FULL_SIZE, build
-from ptbxl_multimodal.config.reader import load_section
-from ptbxl_multimodal.fusion.crossfit import CrossfitSettings
-from ptbxl_multimodal.training.train_branch import load_branch_params
+from ptbxl_multimodal.config.params import validate
 
 
 def stage_names(project: Path) -> list[str]:
@@ -69,14 +67,14 @@ def epoch_seconds(log: str) -> float:
 
 def default_epochs(stage: str, params: dict) -> int | None:
     """The default epoch count a stage trains for, or None if it trains no epochs (data stages, the stack)."""
-    common = params["train"]["common"]["epochs"]
+    typed = validate(params)  # the branch's and the fusion's overrides applied
     if stage.startswith(("train@", "crossfit@")):
-        training = load_branch_params(params, stage.split("@")[1]).training  # the branch's overrides applied
+        training = typed.branches[stage.split("@")[1]].training
         if stage.startswith("crossfit@"):
-            training = load_section(params, "crossfit", CrossfitSettings).fold_training(training)
+            training = typed.crossfit.fold_training(training)
         return training.epochs
-    if stage == "fusion" and params["fusion"]["method"] != "stack":
-        return params["fusion"].get("overrides", {}).get("epochs", common)
+    if stage == "fusion" and typed.fusion.settings.method != "stack":
+        return typed.fusion.training.epochs
     return None
 
 

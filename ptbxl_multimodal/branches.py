@@ -1,10 +1,10 @@
 """The branches of the multimodal model, in one table: everything else iterates over it.
 
 A branch is a view of the ECG (its input file and dataset), how its input is normalised, its model and
-that model's params schema (`train.<name>` in params.yaml), and how predict rebuilds its input from a
-filtered signal. Models are named here, not imported: a branch's module is imported when its model or
-settings type is first asked for, so a stage that trains one branch runs (and, in dvc.yaml, depends on)
-that branch's model file only. Adding a view means a row here, its model file and its line in dvc.yaml.
+that model's params schema (`train.<name>` in params.yaml, its type in config.sections), and how predict rebuilds
+its input from a filtered signal. Models are named here, not imported: a branch's module is imported when its
+model is first asked for, so a stage that trains one branch runs (and, in dvc.yaml, depends on) that branch's
+model file only. Adding a view means a row here, its model file and its line in dvc.yaml.
 """
 
 from __future__ import annotations
@@ -13,14 +13,17 @@ import importlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ptbxl_multimodal.config.paths import ProjectPaths
-from ptbxl_multimodal.models.base import BranchModel
+from ptbxl_multimodal.config.sections import FreqTransformerConfig, MetaMLPConfig, SpecCNNConfig, TimeCNNConfig
 from ptbxl_multimodal.signal.input_spec import InputSpec
 from ptbxl_multimodal.signal.spectral import fft_magnitude, spectrogram
+
+if TYPE_CHECKING:  # a model's module is imported by name, when first asked for (see above)
+    from ptbxl_multimodal.models.base import BranchModel
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class Branch:
     norm_axes: tuple[int, ...]  # axes (0 = records) the training-split mean and std are taken over
     module: str  # the model's module (ptbxl_multimodal.models.<...>), imported on first use
     model_name: str  # the model class in that module (a BranchModel)
-    config_name: str  # its settings type: params.yaml train.<name> without the training keys
+    config: type  # its architecture's settings type (config.sections): params.yaml train.<name>, less overrides
     from_signal: (
         Callable[[np.ndarray, InputSpec], np.ndarray] | None
     )  # filtered (n, 12, T) -> input; None: not a signal view
@@ -43,11 +46,6 @@ class Branch:
     def model(self) -> Callable[..., BranchModel]:
         """The model class (imports its module)."""
         return getattr(importlib.import_module(self.module), self.model_name)
-
-    @property
-    def config(self) -> type:
-        """The architecture's settings type (imports the model's module)."""
-        return getattr(importlib.import_module(self.module), self.config_name)
 
     def input_path(self, paths: ProjectPaths) -> Path:
         return getattr(paths, self.input_file)
@@ -76,17 +74,17 @@ BRANCHES: dict[str, Branch] = {
     b.name: b
     for b in (
         # per lead over time | per lead and bin | per lead and frequency over frames | per column
-        Branch("time", "signals", "signals", (0, 2), f"{MODELS}.time_cnn", "TimeCNN", "TimeCNNConfig", _same),
+        Branch("time", "signals", "signals", (0, 2), f"{MODELS}.time_cnn", "TimeCNN", TimeCNNConfig, _same),
         Branch(
-            "freq", "fft", "fft", (0,), f"{MODELS}.freq_transformer", "FreqTransformer", "FreqTransformerConfig", _fft
+            "freq", "fft", "fft", (0,), f"{MODELS}.freq_transformer", "FreqTransformer", FreqTransformerConfig, _fft
         ),
         Branch(
-            "spec", "spectrogram", "spectrogram", (0, 3), f"{MODELS}.spec_cnn", "SpecCNN", "SpecCNNConfig", _spectrogram
+            "spec", "spectrogram", "spectrogram", (0, 3), f"{MODELS}.spec_cnn", "SpecCNN", SpecCNNConfig, _spectrogram
         ),
         # Metadata has missing values (NaN): blending would make a value missing whenever either partner's is
         # (tests/test_training.py: a third missing becomes over half), so it is never blended.
         Branch(
-            "meta", "records", "metadata", (0,), f"{MODELS}.meta_mlp", "MetaMLP", "MetaMLPConfig", None, mixable=False
+            "meta", "records", "metadata", (0,), f"{MODELS}.meta_mlp", "MetaMLP", MetaMLPConfig, None, mixable=False
         ),
     )
 }

@@ -6,8 +6,9 @@ older code.
 A stage's code is every project file that importing its entry point (`python -m stages.<name>`) executes, found
 by walking the imports with `ast` (imports inside functions included), plus the branch models it loads by name
 through the branch table (`ptbxl_multimodal/branches.py`, which names model modules instead of importing them, so
-that a per-branch stage's code is its own branch's model only): a per-branch stage (`train@time`) loads its own
-branch's model, any other stage that reaches the branch table may load every branch's. dvc.yaml names folders and
+that a per-branch stage's code is its own branch's model only): a stage whose code builds models
+(`MODEL_BUILDERS`) loads its own branch's model if it is a per-branch stage (`train@time`), else every branch's.
+Imports under `if TYPE_CHECKING:` never run and are left out. dvc.yaml names folders and
 files by hand; a file is covered when it, or a folder above it, is a dep. A package `__init__.py` that holds only
 a docstring runs no code and need not be named.
 """
@@ -24,7 +25,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("ptbxl_multimodal", "stages")
-BRANCH_TABLE = Path("ptbxl_multimodal/branches.py")
+# The code that builds branch models through the branch table (Branch.build imports the model's module by name).
+MODEL_BUILDERS = {Path("ptbxl_multimodal/checkpoints.py"), Path("ptbxl_multimodal/training/train_branch.py")}
 
 
 def module_file(root: Path, name: str) -> Path | None:
@@ -47,6 +49,9 @@ def _package_inits(root: Path, name: str) -> list[Path]:
 def imported_modules(path: Path, root: Path) -> set[str]:
     """Dotted names of the modules a file imports (from-imports of submodules resolved)."""
     tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):  # `if TYPE_CHECKING:` imports never run
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            node.body = []
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -105,9 +110,9 @@ def branch_modules(root: Path) -> dict[str, Path]:
 
 def stage_code(root: Path, entry: Path, branch: str | None, models: dict[str, Path]) -> set[Path]:
     """The files a stage's code runs: its entry point's import closure and the branch models it loads by name
-    (its own branch's for a per-branch stage, else every branch's once it reaches the branch table)."""
+    (its own branch's for a per-branch stage, else every branch's once its code builds models)."""
     files = closure(root / entry, root)
-    if BRANCH_TABLE in files:
+    if MODEL_BUILDERS & files:
         for name in [branch] if branch else list(models):
             files |= closure(root / models[name], root)
     return files

@@ -28,10 +28,9 @@ import numpy as np
 from cv_summary import mean_interval
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import input_files
+from ptbxl_multimodal.config.params import load_params
 from ptbxl_multimodal.config.paths import ProjectPaths
-from ptbxl_multimodal.config.reader import load_section, read_params
 from ptbxl_multimodal.data.loading import SplitData, load_split
-from ptbxl_multimodal.data.splits import SplitSettings
 from ptbxl_multimodal.evaluation.metrics import bootstrap_indices, macro_auc, percentile_interval, resampled_aucs
 from ptbxl_multimodal.fusion import checkpoints as fusion_checkpoints
 from ptbxl_multimodal.fusion import stacking
@@ -74,7 +73,7 @@ def blend(fusion: checkpoints.FusionCheckpoint, paths: ProjectPaths, project: Pa
     with h5store.reader(paths.records) as h5:
         rows = np.searchsorted(h5["ecg_id"][...], val.ecg_id)
         patient_id = h5["patient_id"][...][rows]
-    split = load_section(read_params(project / "params.yaml"), "split", SplitSettings)
+    split = load_params(project / "params.yaml").split
     split = dataclasses.replace(split, method="stratified")  # patient-grouped, label-stratified parts
     groups = crossfit_groups(np.zeros(len(val.y)), patient_id, val.y, split, BLEND_FOLDS)
     out = np.empty(val.y.shape)

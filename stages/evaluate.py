@@ -1,14 +1,13 @@
 """Stage `evaluate`: score every branch and the fusion model on the test split; write metrics, plots, report."""
 
+from ptbxl_multimodal.config.params import load_params
 from ptbxl_multimodal.config.paths import ProjectPaths
-from ptbxl_multimodal.config.reader import load_section, read_params
 from ptbxl_multimodal.evaluation.evaluate import evaluate
-from ptbxl_multimodal.evaluation.settings import EvaluateSettings
 from ptbxl_multimodal.stage import run_stage
 
 
 def main() -> None:
-    evaluate(load_section(read_params(), "evaluate", EvaluateSettings), ProjectPaths())
+    evaluate(load_params().evaluate, ProjectPaths())
 
 
 if __name__ == "__main__":

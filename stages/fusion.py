@@ -2,22 +2,19 @@
 
 import sys
 
+from ptbxl_multimodal.config.params import load_params
 from ptbxl_multimodal.config.paths import ProjectPaths
-from ptbxl_multimodal.config.reader import load_section, read_params
-from ptbxl_multimodal.evaluation.calibration import CalibrationSettings
-from ptbxl_multimodal.fusion.crossfit import CrossfitSettings
-from ptbxl_multimodal.fusion.train_fusion import load_fusion_params, train_fusion
+from ptbxl_multimodal.fusion.train_fusion import train_fusion
 from ptbxl_multimodal.fusion.train_stack import train_stack
 from ptbxl_multimodal.stage import run_stage
 from ptbxl_multimodal.training import distributed
 
 
 def main() -> None:
-    raw = read_params()
-    params = load_fusion_params(raw)
-    calibration = load_section(raw, "calibration", CalibrationSettings).method
+    all_params = load_params()
+    params, calibration = all_params.fusion, all_params.calibration.method
     if params.settings.method == "stack":  # fitted by scipy in one process, no gradient training
-        train_stack(params, load_section(raw, "crossfit", CrossfitSettings).folds, calibration, ProjectPaths())
+        train_stack(params, all_params.crossfit.folds, calibration, ProjectPaths())
         return
     code = distributed.relaunch(params.training.nproc, "stages.fusion", [])
     if code is not None:  # this process only launched the data-parallel workers

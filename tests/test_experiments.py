@@ -32,6 +32,8 @@ def torch_has_cuda() -> bool:
 
 BRANCH_STAGES = {"train@time", "train@freq", "train@spec", "train@meta"}
 CROSSFIT_STAGES = {"crossfit@time", "crossfit@freq", "crossfit@spec", "crossfit@meta"}
+DATA_STAGES = {"check_params", "download", "preprocess", "features", "split", "plots_template"}
+ALL_STAGES = {*DATA_STAGES, *BRANCH_STAGES, *CROSSFIT_STAGES, "fusion", "evaluate"}
 SIGNAL_VIEWS = {"train@time", "train@freq", "train@spec", "crossfit@time", "crossfit@freq", "crossfit@spec"}
 
 
@@ -71,14 +73,15 @@ MODEL_FILES = {
     "spec": "ptbxl_multimodal/models/spec_cnn.py",
     "meta": "ptbxl_multimodal/models/meta_mlp.py",
 }
-# check_params validates every section with the settings types, which live beside the models and training code:
-# it reruns on their edits, in seconds, and reruns nothing after it.
+# check_params reads the whole file through config/ (every section's type is there): it reruns on their edits,
+# in seconds, and on no model, training or fusion code.
 CODE_EDITS = [
-    *[(f, {"check_params", f"train@{b}", f"crossfit@{b}", "fusion", "evaluate"}) for b, f in MODEL_FILES.items()],
-    ("ptbxl_multimodal/fusion/heads.py", {"check_params", "fusion", "evaluate"}),
-    ("ptbxl_multimodal/fusion/stacked.py", {"check_params", "fusion", "evaluate"}),
-    ("ptbxl_multimodal/training/loop.py", {"check_params", *BRANCH_STAGES, *CROSSFIT_STAGES, "fusion"}),
+    *[(f, {f"train@{b}", f"crossfit@{b}", "fusion", "evaluate"}) for b, f in MODEL_FILES.items()],
+    ("ptbxl_multimodal/fusion/heads.py", {"fusion", "evaluate"}),
+    ("ptbxl_multimodal/fusion/stacked.py", {"fusion", "evaluate"}),
+    ("ptbxl_multimodal/training/loop.py", {*BRANCH_STAGES, *CROSSFIT_STAGES, "fusion"}),
     ("ptbxl_multimodal/report/run_report.py", {"evaluate"}),
+    ("ptbxl_multimodal/config/sections.py", {*ALL_STAGES}),  # every stage reads params.yaml through it
 ]
 
 

@@ -68,10 +68,9 @@ def test_a_branch_stage_imports_its_own_model_only(branch, tmp_path):
     code = (
         "import sys\n"
         "from ptbxl_multimodal.branches import BRANCHES\n"
-        "from ptbxl_multimodal.config.reader import read_params\n"
+        "from ptbxl_multimodal.config.params import load_params\n"
         "import stages.train, stages.crossfit\n"
-        "from ptbxl_multimodal.training.train_branch import load_branch_params\n"
-        f"p = load_branch_params(read_params(sys.argv[1]), {branch!r})\n"
+        f"p = load_params(sys.argv[1]).branches[{branch!r}]\n"
         f"BRANCHES[{branch!r}].build({SHAPES[branch]}, 5, p.architecture)\n"
         "shown = ('ptbxl_multimodal.models', 'ptbxl_multimodal.fusion')\n"
         "print(sorted(m for m in sys.modules if m.startswith(shown)))\n"

@@ -176,9 +176,9 @@ def test_the_deployed_fusion_applies_its_fitted_weights_to_logits_of_the_fitted_
 
 def test_evaluate_refuses_models_trained_on_other_classes(project, tmp_path):
     from ptbxl_multimodal.config.paths import ProjectPaths
+    from ptbxl_multimodal.config.sections import EvaluateSettings
     from ptbxl_multimodal.errors import StageError
     from ptbxl_multimodal.evaluation.evaluate import evaluate
-    from ptbxl_multimodal.evaluation.settings import EvaluateSettings
 
     copy = tmp_path / "copy"
     for rel in ("data", "models", "metrics"):
@@ -411,11 +411,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 from ptbxl_multimodal.config.paths import ProjectPaths
-from ptbxl_multimodal.config.reader import read_params
+from ptbxl_multimodal.config.params import load_params
 from ptbxl_multimodal.training import distributed
-from ptbxl_multimodal.training.train_branch import load_branch_params, train_branch
+from ptbxl_multimodal.training.train_branch import train_branch
 
-p = load_branch_params(read_params(), "meta")
+p = load_params().branches["meta"]
 p = replace(p, architecture=replace(p.architecture, dropout=0.0),  # no per-rank randomness: 2 processes == 1
             training=replace(p.training, epochs=4, mixup=0.2))  # mixup partners come from the global batch
 root = Path(sys.argv[1])  # the project's data, this run's own models and logs

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from helpers.sample import SAMPLE
+from ptbxl_multimodal.config.sections import Ratios
 from ptbxl_multimodal.data.labels import make_labels, read_database, read_statements
-from ptbxl_multimodal.data.splits import Ratios, check_disjoint_patients, split_by_folds, split_stratified, summarize
+from ptbxl_multimodal.data.splits import check_disjoint_patients, split_by_folds, split_stratified, summarize
 
 
 @pytest.fixture(scope="module")

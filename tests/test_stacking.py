@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from ptbxl_multimodal.data.splits import Ratios, SplitSettings
+from ptbxl_multimodal.config.sections import Ratios, SplitSettings
 from ptbxl_multimodal.errors import ParamError, StageError
 from ptbxl_multimodal.fusion import stacking
 from ptbxl_multimodal.fusion.crossfit import crossfit_groups

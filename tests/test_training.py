@@ -5,10 +5,10 @@ import pytest
 import torch
 from torch import nn
 
+from ptbxl_multimodal.config.sections import CrossfitSettings
+from ptbxl_multimodal.config.training import TrainSettings
 from ptbxl_multimodal.errors import TrainingError
-from ptbxl_multimodal.fusion.crossfit import CrossfitSettings
 from ptbxl_multimodal.training.loop import epoch_batches, fit, mix, mixup_partners, pos_weight, sample_weights
-from ptbxl_multimodal.training.settings import TrainSettings
 
 Y = np.array([[1, 0], [1, 0], [1, 0], [1, 1]], dtype=np.float32)  # class 0: 4/4, class 1: 1/4
 

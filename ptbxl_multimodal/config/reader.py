@@ -1,18 +1,15 @@
-"""params.yaml read as a plain dict, one section of it loaded as its settings type, and every problem raised at
-once as one ParamError."""
+"""params.yaml read as a plain dict (the one place it is parsed), walked by dotted path, and every problem raised
+at once as one ParamError."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
 from ptbxl_multimodal.config.messages import unknown_key
-from ptbxl_multimodal.config.schema import parse
 from ptbxl_multimodal.errors import ParamError
-
-T = TypeVar("T")
 
 
 def unknown_keys(prefix: str, values: dict, allowed: list[str], errors: list[str]) -> None:
@@ -47,18 +44,3 @@ def subtree(raw: Any, path: str, errors: list[str]) -> Any:
             return None
         node = node[key]
     return node
-
-
-def load_section(raw: dict[str, Any], path: str, cls: type[T]) -> T:
-    """One section of params.yaml (e.g. "download"), typed; ParamError listing every problem in it."""
-    errors: list[str] = []
-    values = subtree(raw, path, errors)
-    return checked(parse(cls, values, path, errors) if not errors else None, errors)
-
-
-def checked(value: T | None, errors: list[str]) -> T:
-    """`value`, or ParamError listing `errors` (parse returns None only after recording a problem)."""
-    raise_if(errors)
-    if value is None:
-        raise ParamError("invalid params.yaml")
-    return value

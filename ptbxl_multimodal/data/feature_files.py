@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field
 from tqdm import tqdm
 
-from ptbxl_multimodal.config.schema import Int, settings
+from ptbxl_multimodal.config.sections import FeatureSettings
 from ptbxl_multimodal.errors import ParamError
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path
@@ -18,18 +16,6 @@ from ptbxl_multimodal.io.pool import ChunkPool
 from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings, fft_axis, fft_magnitude, spectrogram
 
 log = logging.getLogger(__name__)
-
-
-@settings
-class FeatureSettings:
-    """params.yaml `features`: the FFT and spectrogram views and how they are computed."""
-
-    fft: FFTSettings
-    spectrogram: SpectrogramSettings
-    workers: Annotated[Int, Field(ge=0)]  # 0 = all cores
-    chunk_size: Annotated[Int, Field(ge=1)]
-    compression: Literal["none", "gzip", "lzf"]
-    dtype: Literal["float32", "float16"]  # how the features are stored (read back as float32)
 
 
 def _featurize_chunk(job: tuple[Path, int, int, int, FFTSettings, SpectrogramSettings, str]):

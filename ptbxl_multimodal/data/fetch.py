@@ -15,13 +15,11 @@ import os
 import shutil
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Annotated, Literal
 
 import pandas as pd
-from pydantic import Field
 from tqdm import tqdm
 
-from ptbxl_multimodal.config.schema import Bool, Float, Int, Str, settings
+from ptbxl_multimodal.config.sections import DownloadSettings
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA
 from ptbxl_multimodal.data.table_checks import FILE_COLUMNS, raise_problems, structural_problems
 from ptbxl_multimodal.data.transfer import LOCAL_HINT, Limits, MissingAtSource, Source, fetch_file
@@ -38,19 +36,6 @@ RECORD_COLUMN = {100: "filename_lr", 500: "filename_hr"}
 ALLOW_HINT = (
     "set download.allow_missing: true to go on without such records (they are then listed in data/raw/" + MISSING + ")"
 )
-
-
-@settings
-class DownloadSettings:
-    """params.yaml `download`: where PTB-XL comes from and how it is fetched."""
-
-    source: Annotated[Str, Field(min_length=1)]  # URL of a PhysioNet-style tree, or a local folder
-    sampling_rate: Literal[100, 500]
-    workers: Annotated[Int, Field(ge=1)]
-    retries: Annotated[Int, Field(ge=0)]
-    timeout: Annotated[Float, Field(gt=0)]  # seconds per read
-    file_deadline: Annotated[Float, Field(gt=0)]  # seconds for one whole file, whatever the rate
-    allow_missing: Bool  # go on without records the source lacks (listed), instead of stopping
 
 
 def parse_checksums(path: Path, where: str) -> dict[str, str]:

@@ -10,13 +10,11 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field
 from tqdm import tqdm
 
-from ptbxl_multimodal.config.schema import Bool, Int, settings
+from ptbxl_multimodal.config.sections import PreprocessSettings
 from ptbxl_multimodal.data.fetch import MISSING, RECORD_COLUMN
 from ptbxl_multimodal.data.labels import make_labels, metadata, read_database, read_statements
 from ptbxl_multimodal.data.metadata import COLUMNS as METADATA_COLUMNS
@@ -26,38 +24,11 @@ from ptbxl_multimodal.errors import RecordError, StageError
 from ptbxl_multimodal.io import h5store
 from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.io.pool import ChunkPool
-from ptbxl_multimodal.signal.filters import Bandpass, Baseline, FilterChain, FilterSettings, Notch, resample
+from ptbxl_multimodal.signal.filters import FilterChain, FilterSettings, resample
 from ptbxl_multimodal.signal.quality import QualitySettings, quality_problems
 
 log = logging.getLogger(__name__)
 DURATION_S = 10  # every PTB-XL record is 10 s long
-Task = Literal["superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all"]
-Compression = Literal["none", "gzip", "lzf"]
-
-
-@settings
-class PreprocessSettings:
-    """params.yaml `preprocess`: target rate, filters, labelling task and how the records are processed."""
-
-    fs: Annotated[Int, Field(ge=50, le=1000)]
-    task: Task
-    min_class_count: Annotated[Int, Field(ge=0)]
-    bandpass: Bandpass
-    notch: Notch
-    baseline: Baseline
-    skip_bad_records: Bool
-    quality: QualitySettings
-    implausible_metadata: Literal["missing", "error"]  # ages, heights, weights out of range: unknown, or stop
-    workers: Annotated[Int, Field(ge=0)]  # 0 = all cores
-    chunk_size: Annotated[Int, Field(ge=1)]
-    compression: Compression
-
-    @property
-    def filters(self) -> FilterSettings:
-        return FilterSettings(self.fs, self.bandpass, self.notch, self.baseline)
-
-    def problems(self, path: str) -> list[str]:
-        return self.filters.problems(path)
 
 
 @dataclass

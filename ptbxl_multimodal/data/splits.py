@@ -4,57 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Literal
 
 import numpy as np
 from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
-from pydantic import Field
 
-from ptbxl_multimodal.config.schema import Float, Int, settings
+from ptbxl_multimodal.config.sections import SPLITS, Ratios, SplitSettings
 from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.io import h5store
 
 log = logging.getLogger(__name__)
-
-SPLITS = ("train", "val", "test")
-
-
-@settings
-class Ratios:
-    """Shares of patients per split (stratified method)."""
-
-    train: Annotated[Float, Field(ge=0, le=1)]
-    val: Annotated[Float, Field(ge=0, le=1)]
-    test: Annotated[Float, Field(ge=0, le=1)]
-
-
-@settings
-class SplitSettings:
-    """params.yaml `split`: PTB-XL's strat_fold assignment or a stratified split grouped by patient."""
-
-    method: Literal["strat_fold", "stratified"]
-    train_folds: Annotated[list[Annotated[Int, Field(ge=1, le=10)]], Field(min_length=1)]
-    val_folds: Annotated[list[Annotated[Int, Field(ge=1, le=10)]], Field(min_length=1)]
-    test_folds: Annotated[list[Annotated[Int, Field(ge=1, le=10)]], Field(min_length=1)]
-    ratios: Ratios
-    seed: Annotated[Int, Field(ge=0)]
-
-    def problems(self, path: str) -> list[str]:
-        out = []
-        folds = {name: set(getattr(self, f"{name}_folds")) for name in SPLITS}
-        for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
-            if folds[a] & folds[b]:
-                out.append(
-                    f"{path}.{a}_folds and {path}.{b}_folds overlap on fold(s) {sorted(folds[a] & folds[b])}: "
-                    "each strat_fold may belong to one split only"
-                )
-        shares = (self.ratios.train, self.ratios.val, self.ratios.test)
-        if abs(sum(shares) - 1.0) > 1e-6 or min(shares) <= 0:
-            out.append(
-                f"{path}.ratios: train, val and test must be > 0 and sum to 1 (got train={self.ratios.train}, "
-                f"val={self.ratios.val}, test={self.ratios.test})"
-            )
-        return out
 
 
 def split_by_folds(

@@ -9,7 +9,7 @@ the logits). The scale is kept positive, so the order of the records, and with i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -19,13 +19,6 @@ from ptbxl_multimodal.evaluation.metrics import percentile_interval
 
 METHODS = ("none", "temperature", "platt")
 SCALE_BOUNDS = (1e-2, 1e2)
-
-
-@dataclass(frozen=True)
-class CalibrationSettings:
-    """params.yaml `calibration`."""
-
-    method: Literal["none", "temperature", "platt"]  # fitted on validation when each model is trained
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from scipy.special import expit
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCH_NAMES, input_files
 from ptbxl_multimodal.config.paths import ProjectPaths
+from ptbxl_multimodal.config.sections import EvaluateSettings
 from ptbxl_multimodal.data.loading import load_split, read_labels
 from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.evaluation import calibration
@@ -28,7 +29,6 @@ from ptbxl_multimodal.evaluation.scoring import (
     paired_differences,
     score,
 )
-from ptbxl_multimodal.evaluation.settings import EvaluateSettings
 from ptbxl_multimodal.io.atomic import atomic_path, write_json
 from ptbxl_multimodal.models.runtime import INFERENCE_BATCH
 from ptbxl_multimodal.predict.inference import Predictor

@@ -12,20 +12,18 @@ import dataclasses
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
 
 import numpy as np
 import torch
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
-from pydantic import Field
 from scipy.special import expit
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import input_files
+from ptbxl_multimodal.config.params import BranchParams
 from ptbxl_multimodal.config.paths import ProjectPaths
-from ptbxl_multimodal.config.schema import Int, settings
+from ptbxl_multimodal.config.sections import CrossfitSettings, SplitSettings
 from ptbxl_multimodal.data.loading import LabelTable, SplitData, load_split, read_labels
-from ptbxl_multimodal.data.splits import SplitSettings
 from ptbxl_multimodal.errors import ParamError, StageError
 from ptbxl_multimodal.evaluation.metrics import macro_auc
 from ptbxl_multimodal.io import h5store
@@ -35,22 +33,9 @@ from ptbxl_multimodal.models.runtime import predict_logits
 from ptbxl_multimodal.signal.input_spec import InputSpec
 from ptbxl_multimodal.training.fit_and_save import fit_and_save
 from ptbxl_multimodal.training.loop import FitResult
-from ptbxl_multimodal.training.settings import TrainSettings
-from ptbxl_multimodal.training.train_branch import BranchParams, fit_branch, validation_logits
+from ptbxl_multimodal.training.train_branch import fit_branch, validation_logits
 
 log = logging.getLogger(__name__)
-
-
-@settings
-class CrossfitSettings:
-    """params.yaml `crossfit`: how the training split is dealt into groups for out-of-fold logits."""
-
-    folds: Annotated[Int, Field(ge=2)]  # cross-fitting groups of the training split
-    epochs: Annotated[Int, Field(ge=0)]  # the fold models' epoch budget; 0 = the branch's own (train.common)
-
-    def fold_training(self, training: TrainSettings) -> TrainSettings:
-        """The training settings of a fold model: the branch's, with this epoch budget where one is set."""
-        return dataclasses.replace(training, epochs=self.epochs) if self.epochs else training
 
 
 def crossfit_groups(

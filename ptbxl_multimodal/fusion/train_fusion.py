@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field
 
 from ptbxl_multimodal import checkpoints
-from ptbxl_multimodal.branches import BRANCH_NAMES, input_files, unmixed
+from ptbxl_multimodal.branches import input_files, unmixed
+from ptbxl_multimodal.config.params import FusionParams
 from ptbxl_multimodal.config.paths import ProjectPaths
-from ptbxl_multimodal.config.reader import checked
-from ptbxl_multimodal.config.schema import Bool, Float, Int, settings
 from ptbxl_multimodal.data.loading import SplitData, load_split
 from ptbxl_multimodal.errors import StageError
 from ptbxl_multimodal.fusion import checkpoints as fusion_checkpoints
@@ -23,48 +20,6 @@ from ptbxl_multimodal.models.runtime import INFERENCE_BATCH
 from ptbxl_multimodal.predict.inference import Predictor
 from ptbxl_multimodal.training.fit_and_save import fit_and_save
 from ptbxl_multimodal.training.loop import FitResult, fit
-from ptbxl_multimodal.training.settings import TrainSettings, parse_with_training
-
-BranchName = Literal[BRANCH_NAMES]  # type: ignore[valid-type]  # the branch table's names
-
-
-@settings
-class FusionSettings:
-    """params.yaml `fusion` (without the training keys it may override): which branches, and how they are fused."""
-
-    branches: Annotated[list[BranchName], Field(min_length=1)]
-    method: Literal["stack", "concat", "gated", "attention"]  # stack: weights on cross-fitted logits
-    test_logits: Literal["full", "bagged"]  # stack at test time: the train@ models, or the mean of the fold models
-    hidden: Annotated[Int, Field(ge=1)]
-    dropout: Annotated[Float, Field(ge=0, le=0.95)]
-    branch_dropout: Annotated[Float, Field(ge=0, le=0.9)]  # probability of hiding a whole branch embedding in training
-    finetune: Bool  # also update the branch weights (at lr / 10)
-
-    def problems(self, path: str) -> list[str]:
-        if len(set(self.branches)) != len(self.branches):
-            return [f"{path}.branches = {self.branches}: a branch is listed twice"]
-        return []
-
-
-@dataclass(frozen=True)
-class FusionParams:
-    """params.yaml `fusion`: the head's settings, and train.common with fusion's overrides applied."""
-
-    settings: FusionSettings
-    training: TrainSettings
-
-
-def parse_fusion_params(raw: dict[str, Any], errors: list[str]) -> FusionParams | None:
-    """`fusion` of params.yaml (a plain dict), typed, or None after recording its problems in `errors`."""
-    settings, training = parse_with_training(FusionSettings, raw, "fusion", errors)
-    return FusionParams(settings, training) if settings and training else None
-
-
-def load_fusion_params(raw: dict[str, Any]) -> FusionParams:
-    """`fusion`, typed; ParamError listing every problem in train.common and fusion."""
-    errors: list[str] = []
-    params = parse_fusion_params(raw, errors)
-    return checked(params, errors)
 
 
 def load_branches(names: list[str], paths: ProjectPaths) -> dict[str, checkpoints.BranchCheckpoint]:

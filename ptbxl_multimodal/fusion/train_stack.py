@@ -17,6 +17,7 @@ import numpy as np
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import input_files
+from ptbxl_multimodal.config.params import FusionParams
 from ptbxl_multimodal.config.paths import ProjectPaths
 from ptbxl_multimodal.data.loading import load_split, read_labels
 from ptbxl_multimodal.errors import StageError
@@ -24,7 +25,7 @@ from ptbxl_multimodal.evaluation.metrics import macro_auc
 from ptbxl_multimodal.fusion import checkpoints as fusion_checkpoints
 from ptbxl_multimodal.fusion.crossfit import read_oof
 from ptbxl_multimodal.fusion.stacking import STRENGTHS, align_to_folds, fit_ablations, fit_shrunk
-from ptbxl_multimodal.fusion.train_fusion import FusionParams, load_branches
+from ptbxl_multimodal.fusion.train_fusion import load_branches
 from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.models.runtime import INFERENCE_BATCH, module_logits
 from ptbxl_multimodal.predict.inference import Predictor

@@ -2,35 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import torch
-from pydantic import Field
 from torch import nn
 
-from ptbxl_multimodal.config.schema import Float, Int, settings
-
 from .base import BranchModel, avg_max_pool, embedding_mlp
-
-
-@settings
-class FreqTransformerConfig:
-    """params.yaml `train.freq` (architecture keys)."""
-
-    channels: Annotated[Int, Field(ge=1)]
-    kernel_size: Annotated[Int, Field(ge=1, le=63)]
-    downsample: Annotated[Int, Field(ge=1)]  # stride of the front end over the bins
-    d_model: Annotated[Int, Field(ge=1)]
-    heads: Annotated[Int, Field(ge=1)]
-    layers: Annotated[Int, Field(ge=1)]
-    ff_dim: Annotated[Int, Field(ge=1)]
-    embedding_dim: Annotated[Int, Field(ge=1)]
-    dropout: Annotated[Float, Field(ge=0, le=0.95)]
-
-    def problems(self, path: str) -> list[str]:
-        if self.d_model % self.heads:
-            return [f"{path}.d_model = {self.d_model}: must be divisible by {path}.heads = {self.heads}"]
-        return []
 
 
 class FreqTransformer(BranchModel):

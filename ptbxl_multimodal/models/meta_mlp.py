@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import torch
-from pydantic import Field
 from torch import nn
 
-from ptbxl_multimodal.config.schema import Float, Int, settings
-
 from .base import BranchModel
-
-
-@settings
-class MetaMLPConfig:
-    """params.yaml `train.meta` (architecture keys)."""
-
-    hidden: Annotated[list[Annotated[Int, Field(ge=1)]], Field(min_length=1)]
-    embedding_dim: Annotated[Int, Field(ge=1)]
-    dropout: Annotated[Float, Field(ge=0, le=0.95)]
 
 
 class MetaMLP(BranchModel):

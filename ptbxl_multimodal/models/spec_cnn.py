@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import torch
-from pydantic import Field
 from torch import nn
-
-from ptbxl_multimodal.config.schema import Float, Int, settings
 
 from .base import BranchModel, avg_max_pool, embedding_mlp
 
@@ -25,17 +20,6 @@ def conv_block(c_in: int, c_out: int, kernel_size: int) -> nn.Sequential:
         nn.ReLU(inplace=True),
         nn.MaxPool2d(2, ceil_mode=True),
     )
-
-
-@settings
-class SpecCNNConfig:
-    """params.yaml `train.spec` (architecture keys)."""
-
-    channels: Annotated[list[Annotated[Int, Field(ge=1)]], Field(min_length=1)]
-    kernel_size: Annotated[Int, Field(ge=1, le=15)]
-    embedding_dim: Annotated[Int, Field(ge=1)]
-    dropout: Annotated[Float, Field(ge=0, le=0.95)]
-    train_crop: Annotated[Float, Field(ge=0.05, le=1.0)]  # train on random runs of frames (1 = off)
 
 
 class SpecCNN(BranchModel):

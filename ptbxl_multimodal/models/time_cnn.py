@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import torch
-from pydantic import Field
 from torch import nn
 
-from ptbxl_multimodal.config.schema import Float, Int, settings
-
 from .base import BranchModel, avg_max_pool, embedding_mlp
-
-
-@settings
-class TimeCNNConfig:
-    """params.yaml `train.time` (architecture keys)."""
-
-    channels: Annotated[list[Annotated[Int, Field(ge=1)]], Field(min_length=1)]  # one stage per entry
-    blocks_per_stage: Annotated[Int, Field(ge=1)]
-    kernel_size: Annotated[Int, Field(ge=1, le=63)]
-    embedding_dim: Annotated[Int, Field(ge=1)]
-    dropout: Annotated[Float, Field(ge=0, le=0.95)]
-    train_crop: Annotated[Float, Field(ge=0.05, le=1.0)]  # train on random windows of this fraction (1 = off)
 
 
 class ResBlock1d(nn.Module):

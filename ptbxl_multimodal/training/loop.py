@@ -19,12 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from ptbxl_multimodal.config.training import TrainSettings
 from ptbxl_multimodal.errors import TrainingError
 from ptbxl_multimodal.evaluation.metrics import macro_auc, summary_at_thresholds
 from ptbxl_multimodal.models.runtime import Batch, predict_logits, resolve_device, take_batch
 from ptbxl_multimodal.training import distributed
 from ptbxl_multimodal.training.cpu_share import CpuShare
-from ptbxl_multimodal.training.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 ONECYCLE_WARMUP = 0.3  # share of the one-cycle schedule spent raising the learning rate

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,36 +11,14 @@ import torch
 
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCHES, input_files, unmixed
+from ptbxl_multimodal.config.params import BranchParams
 from ptbxl_multimodal.config.paths import ProjectPaths
-from ptbxl_multimodal.config.reader import checked
 from ptbxl_multimodal.data.loading import SplitData, load_split, normalization_stats, read_labels
 from ptbxl_multimodal.models.base import BranchModel
 from ptbxl_multimodal.models.runtime import INFERENCE_BATCH, module_logits
 from ptbxl_multimodal.signal.input_spec import InputSpec
 from ptbxl_multimodal.training.fit_and_save import fit_and_save
 from ptbxl_multimodal.training.loop import FitResult, fit
-from ptbxl_multimodal.training.settings import TrainSettings, parse_with_training
-
-
-@dataclass(frozen=True)
-class BranchParams:
-    """params.yaml `train.<branch>`: the architecture, and train.common with the branch's overrides applied."""
-
-    architecture: Any  # the branch's config type (BRANCHES[name].config)
-    training: TrainSettings
-
-
-def parse_branch_params(raw: dict[str, Any], name: str, errors: list[str]) -> BranchParams | None:
-    """train.<name> of params.yaml (a plain dict), typed, or None after recording its problems in `errors`."""
-    architecture, training = parse_with_training(BRANCHES[name].config, raw, f"train.{name}", errors)
-    return BranchParams(architecture, training) if architecture and training else None
-
-
-def load_branch_params(raw: dict[str, Any], name: str) -> BranchParams:
-    """train.<name>, typed; ParamError listing every problem in train.common and train.<name>."""
-    errors: list[str] = []
-    params = parse_branch_params(raw, name, errors)
-    return checked(params, errors)
 
 
 def fit_branch(

@@ -6,9 +6,7 @@ from dataclasses import replace
 
 from helpers.project import committed_params
 from ptbxl_multimodal.config.params import Params, validate
-from ptbxl_multimodal.data.feature_files import FeatureSettings
-from ptbxl_multimodal.data.fetch import DownloadSettings
-from ptbxl_multimodal.data.processed_files import PreprocessSettings
+from ptbxl_multimodal.config.sections import DownloadSettings, FeatureSettings, PreprocessSettings
 from ptbxl_multimodal.signal.filters import Bandpass, Baseline, FilterSettings, Notch
 from ptbxl_multimodal.signal.spectral import FFTSettings, SpectrogramSettings
 
