@@ -189,3 +189,21 @@ def test_confusion_matrices_have_one_orientation(tmp_path, monkeypatch):
     assert ax.get_xlabel() == "predicted" and ax.get_ylabel().endswith("actual")
     assert ax.texts[1].get_text() == "1" and ax.texts[2].get_text() == "2"  # row "no": fp in column "yes"
     plt.close("all")
+
+
+def test_the_package_shows_its_architecture_and_reads_each_file_kind_in_one_place():
+    """At most five modules beside the concern folders; checkpoints are read (torch.load) and params.yaml parsed
+    (yaml.safe_load) in one place each."""
+    top = sorted(p.name for p in LIBRARY.glob("*.py"))
+    assert len(top) <= 5, top
+    calls = {"torch.load(": [], "yaml.safe_load(": []}
+    for path in LIBRARY.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                for call in calls:
+                    if ast.unparse(node.func) + "(" == call:
+                        calls[call].append(str(path.relative_to(ROOT)))
+    assert calls == {
+        "torch.load(": ["ptbxl_multimodal/checkpoints.py"],
+        "yaml.safe_load(": ["ptbxl_multimodal/config/reader.py"],
+    }
