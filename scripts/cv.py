@@ -10,7 +10,7 @@
 Experiments are named cv-rot-<k> and cv-seed-<s>; `summary` reads them from `dvc exp show --json` and prints,
 per model, the mean and sd of test macro AUC, and fusion minus each run's validation-best branch as evaluate
 wrote it (fusion_vs_best.json), with the corrected resampled t-test over rotations and a plain t-test over seeds
-(ptbxl_multimodal.evaluation.cv_summary).
+(scripts/cv_summary.py).
 """
 
 from __future__ import annotations

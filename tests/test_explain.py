@@ -1,4 +1,4 @@
-"""Explanations (evaluation.attributions): integrated gradients on the time branch add up, land on the lead a model
+"""Explanations (report.attributions): integrated gradients on the time branch add up, land on the lead a model
 reads, and the fusion's branch contributions add up to its logit; the figure is drawn."""
 
 from __future__ import annotations

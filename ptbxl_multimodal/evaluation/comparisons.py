@@ -3,7 +3,7 @@ each branch (ablations), on the test split and the bootstrap resamples every mod
 
 For the stacked fusion a branch's deployed form is the module inside the fusion (the mean of its cross-fitting
 models under `fusion.test_logits: bagged`, the train@ model under `full`), and each ablation is the combiner
-refitted on the same out-of-fold logits without one branch (training.stacking.fit_ablations), applied to the same
+refitted on the same out-of-fold logits without one branch (fusion.stacking.fit_ablations), applied to the same
 test logits: no retraining. "<branch>" is the deployed-form branch itself (a one-branch stack only rescales
 each class's logit, which leaves every AUC as it is). For an embedding head the deployed form of a branch is its
 train@ model; its ablations are fusion.branches experiments (README). Everything here is ranked on logits:

@@ -19,7 +19,7 @@ class BaggedBranch(nn.Module):
 
 class AlignedBranch(nn.Module):
     """A branch's deployed logits mapped per class onto its cross-fitting models' centre and spread: scale * z +
-    offset (training.stacking.align_to_folds). The stack's weights were fitted on single fold-model logits; this
+    offset (fusion.stacking.align_to_folds). The stack's weights were fitted on single fold-model logits; this
     makes the logits they are applied to the kind they were fitted on."""
 
     scale: torch.Tensor  # buffers, (C,)
@@ -38,7 +38,7 @@ class AlignedBranch(nn.Module):
 class StackedFusion(nn.Module):
     """logit[c] = sum_b weights[b, c] * branch_b(x_b)[c] + intercept[c]; takes a dict branch -> input tensor.
 
-    The weights are fitted on out-of-fold logits (training.stacking), not by gradient descent here.
+    The weights are fitted on out-of-fold logits (fusion.stacking), not by gradient descent here.
     """
 
     weights: torch.Tensor  # buffers

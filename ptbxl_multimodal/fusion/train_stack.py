@@ -1,10 +1,10 @@
 """Fit the stacked fusion (`fusion.method: stack`) on the branches' out-of-fold logits and write its checkpoint.
 
-The combiner is fitted on logits of models that never saw the records they score (training.crossfit), so it
+The combiner is fitted on logits of models that never saw the records they score (fusion.crossfit), so it
 learns how far to trust each branch on unseen data, not how well each memorised the training split. At test
 time the weights apply to the train@ models (`fusion.test_logits: full`) or to the mean of each branch's fold
 models (`bagged`), each mapped per class onto its fold models' centre and spread on validation
-(training.stacking.align_to_folds), so the logits the weights see are of the kind they were fitted on.
+(fusion.stacking.align_to_folds), so the logits the weights see are of the kind they were fitted on.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ class Prediction:
     ignored_leads: list[str] = field(default_factory=list)  # leads in the header the models do not use
     windows: int = 0  # windows of the training length scored and averaged (signal.windows)
     span_s: list[float] = field(default_factory=list)  # the seconds they cover: [first start, last end]
-    explanation: dict | None = None  # with --explain: attributions and branch contributions (evaluation.attributions)
+    explanation: dict | None = None  # with --explain: attributions and branch contributions (report.attributions)
     error: str | None = None
 
 

@@ -1,4 +1,4 @@
-"""predict --explain: one record's explanation (evaluation.attributions) over all its scored windows, as numbers
+"""predict --explain: one record's explanation (report.attributions) over all its scored windows, as numbers
 for the JSON output, a figure, and a line for the terminal."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def explain_record(
     """Explain one record whose windows (starting at `windows_s` seconds) are the rows of `inputs`, draw it for
     the class the fusion finds most probable (`probabilities`) into `figure`; return the JSON numbers.
 
-    Windows are explained one by one and stitched (evaluation.attributions.explain).
+    Windows are explained one by one and stitched (report.attributions.explain).
     """
     classes = list(probabilities)
     explanation = explain(fusion, inputs, fs, [int(round(s * fs)) for s in windows_s], len(classes))

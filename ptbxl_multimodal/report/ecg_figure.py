@@ -1,5 +1,5 @@
 """An explanation drawn for a reader: the 12 leads as an ECG, shaded where the time branch's attribution for
-one class is large (evaluation.attributions)."""
+one class is large (report.attributions)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The run report's evidence part: for each class, the test record the fusion finds most probable among those
-that have it, explained (evaluation.attributions) and drawn (evaluation.ecg_figure)."""
+that have it, explained (report.attributions) and drawn (report.ecg_figure)."""
 
 from __future__ import annotations
 
