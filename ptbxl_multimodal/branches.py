@@ -74,7 +74,7 @@ BRANCHES: dict[str, Branch] = {
     b.name: b
     for b in (
         # per lead over time | per lead and bin | per lead and frequency over frames | per column
-        Branch("time", "signals", "signals", (0, 2), f"{MODELS}.time_cnn", "TimeCNN", TimeCNNConfig, _same),
+        Branch("time", "signals", "signals", (0, 2), f"{MODELS}.time.resnet", "TimeCNN", TimeCNNConfig, _same),
         Branch(
             "freq", "fft", "fft", (0,), f"{MODELS}.freq_transformer", "FreqTransformer", FreqTransformerConfig, _fft
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import BranchModel, avg_max_pool, embedding_mlp
+from ptbxl_multimodal.models.base import BranchModel, avg_max_pool, embedding_mlp
 
 
 class ResBlock1d(nn.Module):
