@@ -26,7 +26,7 @@ SHAPES = {"time": (12, 1000), "freq": (12, 501), "spec": (12, 33, 59), "meta": (
 
 def measure(branch: str, params: Params, n_records: int, steps: int, batch_size: int, device: torch.device) -> tuple:
     torch.manual_seed(0)
-    model = BRANCHES[branch].build(SHAPES[branch], 5, params.branches[branch].architecture).to(device).train()
+    model = BRANCHES[branch].build(SHAPES[branch], 5, params.branches[branch].architecture, fs=100).to(device).train()
     x = {"x": torch.randn(n_records, *SHAPES[branch])}
     y = torch.randint(0, 2, (n_records, 5)).float()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ptbxl_multimodal.config.paths import ProjectPaths
-from ptbxl_multimodal.config.sections import FreqTransformerConfig, MetaMLPConfig, SpecCNNConfig, TimeCNNConfig
+from ptbxl_multimodal.config.sections import FreqTransformerConfig, MetaMLPConfig, SpecCNNConfig, TimeConfig
 from ptbxl_multimodal.signal.input_spec import InputSpec
 from ptbxl_multimodal.signal.spectral import fft_magnitude, spectrogram
 
@@ -41,6 +41,7 @@ class Branch:
         Callable[[np.ndarray, InputSpec], np.ndarray] | None
     )  # filtered (n, 12, T) -> input; None: not a signal view
     mixable: bool = True  # False: mixup takes this input whole from the dominant partner (see training.loop.mix)
+    timed: bool = False  # True: the model is built for the signal's sampling rate (its settings are in seconds)
 
     @property
     def model(self) -> Callable[..., BranchModel]:
@@ -50,9 +51,13 @@ class Branch:
     def input_path(self, paths: ProjectPaths) -> Path:
         return getattr(paths, self.input_file)
 
-    def build(self, input_shape: tuple[int, ...], n_classes: int, config: Any) -> BranchModel:
-        """The model, untrained, for inputs of `input_shape` (per record)."""
-        return self.model(tuple(input_shape), n_classes, **asdict(config))
+    def build(self, input_shape: tuple[int, ...], n_classes: int, config: Any, fs: int | None = None) -> BranchModel:
+        """The model, untrained, for inputs of `input_shape` (per record) derived from a signal at `fs` Hz (needed
+        by a `timed` branch only)."""
+        rate = {"fs": fs} if self.timed else {}
+        if self.timed and fs is None:
+            raise ValueError(f"the {self.name} branch's model is built for a sampling rate: pass fs")
+        return self.model(tuple(input_shape), n_classes, **asdict(config), **rate)
 
 
 MODELS = "ptbxl_multimodal.models"
@@ -74,7 +79,17 @@ BRANCHES: dict[str, Branch] = {
     b.name: b
     for b in (
         # per lead over time | per lead and bin | per lead and frequency over frames | per column
-        Branch("time", "signals", "signals", (0, 2), f"{MODELS}.time.resnet", "TimeCNN", TimeCNNConfig, _same),
+        Branch(
+            "time",
+            "signals",
+            "signals",
+            (0, 2),
+            f"{MODELS}.time.architectures",
+            "signal_model",
+            TimeConfig,
+            _same,
+            timed=True,
+        ),
         Branch(
             "freq", "fft", "fft", (0,), f"{MODELS}.freq_transformer", "FreqTransformer", FreqTransformerConfig, _fft
         ),

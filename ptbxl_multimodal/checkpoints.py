@@ -88,7 +88,8 @@ class BranchCheckpoint:
     def model(self) -> BranchModel:
         """The branch model rebuilt (weights and normalisation included), in eval mode."""
         branch = BRANCHES[self.branch]
-        model = branch.build(tuple(self.input_shape), len(self.classes), branch.config(**self.architecture))
+        config = branch.config(**self.architecture)
+        model = branch.build(tuple(self.input_shape), len(self.classes), config, self.input_spec.signal_fs)
         model.load_state_dict(self.state_dict)
         return model.eval()
 

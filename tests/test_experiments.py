@@ -68,7 +68,7 @@ def test_one_change_reruns_exactly_the_stages_that_read_it(project, change, expe
 
 
 MODEL_FILES = {
-    "time": "ptbxl_multimodal/models/time/resnet.py",
+    "time": "ptbxl_multimodal/models/time/residual_cnn.py",
     "freq": "ptbxl_multimodal/models/freq_transformer.py",
     "spec": "ptbxl_multimodal/models/spec_cnn.py",
     "meta": "ptbxl_multimodal/models/meta_mlp.py",

@@ -20,7 +20,7 @@ SHAPES = {"time": (12, 1000), "freq": (12, 501), "spec": (12, 33, 59), "meta": (
 
 def _branch(name, seed=0):
     torch.manual_seed(seed)
-    return BRANCHES[name].build(SHAPES[name], 5, PARAMS.branches[name].architecture).eval()
+    return BRANCHES[name].build(SHAPES[name], 5, PARAMS.branches[name].architecture, fs=100).eval()
 
 
 def _record() -> np.ndarray:

@@ -72,7 +72,7 @@ def test_a_branch_stage_imports_its_own_model_only(branch, tmp_path):
         "from ptbxl_multimodal.config.params import load_params\n"
         "import stages.train, stages.crossfit\n"
         f"p = load_params(sys.argv[1]).branches[{branch!r}]\n"
-        f"BRANCHES[{branch!r}].build({SHAPES[branch]}, 5, p.architecture)\n"
+        f"BRANCHES[{branch!r}].build({SHAPES[branch]}, 5, p.architecture, fs=100)\n"
         "shown = ('ptbxl_multimodal.models', 'ptbxl_multimodal.fusion')\n"
         "print(sorted(m for m in sys.modules if m.startswith(shown)))\n"
     )

@@ -63,7 +63,9 @@ def test_every_key_can_be_set_with_dash_s(tmp_path):
             "train.freq.d_model": 64,
             "features.spectrogram.noverlap": 32,
             "preprocess.bandpass.high": 40.0,
-            "train.time.train_crop": 0.25,
+            "train.time.arch": "xresnet1d101",
+            "train.time.crop_seconds": 2.5,
+            "train.time.window_aggregate": "mean",
             "train.spec.train_crop": 0.5,
         }
     )

@@ -142,16 +142,22 @@ class EvaluateSettings:
     calibration_bins: Annotated[Int, Field(ge=2)]  # equal-width probability bins of ECE and the reliability curves
 
 
-@settings
-class TimeCNNConfig:
-    """params.yaml `train.time` (architecture keys)."""
+SignalArch = Literal["resnet", "resnet1d_wang", "xresnet1d101", "inception1d"]  # models.time.architectures
 
-    channels: Annotated[list[Annotated[Int, Field(ge=1)]], Field(min_length=1)]  # one stage per entry
+
+@settings
+class TimeConfig:
+    """params.yaml `train.time` (architecture keys): which architecture, resnet's size, the scoring protocol."""
+
+    arch: SignalArch  # resnet: this project's CNN (the keys below); the others: the PTB-XL benchmark's, fixed
+    channels: Annotated[list[Annotated[Int, Field(ge=1)]], Field(min_length=1)]  # resnet: one stage per entry
     blocks_per_stage: Annotated[Int, Field(ge=1)]
     kernel_size: Annotated[Int, Field(ge=1, le=63)]
     embedding_dim: Annotated[Int, Field(ge=1)]
     dropout: Annotated[Float, Field(ge=0, le=0.95)]
-    train_crop: Annotated[Float, Field(ge=0.05, le=1.0)]  # train on random windows of this fraction (1 = off)
+    crop_seconds: Annotated[Float, Field(ge=0)]  # train on random crops, score by sliding windows; 0 = whole record
+    window_stride: Annotated[Float, Field(gt=0)]  # seconds between the scoring windows' starts
+    window_aggregate: Literal["mean", "max"]  # of the windows' logits, per class
 
 
 @settings

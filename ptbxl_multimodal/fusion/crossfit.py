@@ -139,7 +139,7 @@ def _fit_fold(
         )
 
     ckpt = fit_and_save(
-        lambda live: fit_branch(name, params, fit_on, val, len(labels.classes), live),
+        lambda live: fit_branch(name, params, fit_on, val, len(labels.classes), spec, live),
         checkpoint,
         lambda c: validation_logits(c, val.inputs[name]),
         val.y,

@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 from torch import nn
+
+from ptbxl_multimodal.signal.windows import window_starts
+
+
+@dataclass(frozen=True)
+class SlidingWindows:
+    """The PTB-XL benchmark's scoring protocol: a record longer than `length` steps is scored as windows of that
+    length every `stride` steps (the last one ending at the record's end), and the windows' logits are
+    aggregated per class by `mean` or `max` (the benchmark: max of probabilities, which is max of logits)."""
+
+    length: int
+    stride: int
+    aggregate: str  # mean | max
+
+    def __call__(self, score: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        starts = window_starts(x.shape[-1], self.length, self.stride)
+        windows = torch.stack([x[..., s : s + self.length] for s in starts], dim=1)  # (B, W, ..., length)
+        logits = score(windows.flatten(0, 1)).unflatten(0, (x.shape[0], len(starts)))  # (B, W, C)
+        return logits.amax(dim=1) if self.aggregate == "max" else logits.mean(dim=1)
 
 
 class BranchModel(nn.Module):
@@ -41,11 +63,21 @@ class BranchModel(nn.Module):
         length = getattr(self, "crop_length", x.shape[-1])
         return random_crop(x, length) if self.training and length < x.shape[-1] else x
 
+    def set_windows(self, windows: SlidingWindows | None) -> None:
+        """Train on random crops of `windows.length` steps and score longer inputs by sliding windows (None: the
+        whole input, both ways)."""
+        self.windows = windows
+        if windows is not None:
+            self.crop_length = windows.length
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed(x))
+        windows = getattr(self, "windows", None)
+        if self.training or windows is None or x.shape[-1] <= windows.length:
+            return self.head(self.embed(x))
+        return windows(lambda w: self.head(self.embed(w)), x)
 
 
 def embedding_mlp(in_features: int, embedding_dim: int, dropout: float) -> nn.Sequential:

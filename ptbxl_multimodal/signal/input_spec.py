@@ -36,6 +36,11 @@ class InputSpec:
             raise ValueError("an input not derived from the signal (patient metadata) has no sampling rate")
         return self.filters.fs
 
+    @property
+    def signal_fs(self) -> int | None:
+        """`fs`, or None for an input not derived from the signal."""
+        return None if self.filters is None else self.filters.fs
+
     @classmethod
     def from_h5(cls, path: Path, dataset: str) -> InputSpec:
         """The spec of `dataset` in an HDF5 file written by the preprocess or features stage."""

@@ -22,12 +22,19 @@ from ptbxl_multimodal.training.loop import FitResult, fit
 
 
 def fit_branch(
-    name: str, params: BranchParams, train: SplitData, val: SplitData, n_classes: int, live: Any = None
+    name: str,
+    params: BranchParams,
+    train: SplitData,
+    val: SplitData,
+    n_classes: int,
+    spec: InputSpec,
+    live: Any = None,
 ) -> tuple[BranchModel, FitResult]:
-    """A fresh branch model fitted on `train` (normalisation from `train` only), selected on `val`."""
+    """A fresh branch model for inputs like `spec` fitted on `train` (normalisation from `train` only), selected
+    on `val`."""
     branch, settings = BRANCHES[name], params.training
     torch.manual_seed(settings.seed)  # weight initialisation
-    model = branch.build(train.inputs[name].shape[1:], n_classes, params.architecture)
+    model = branch.build(train.inputs[name].shape[1:], n_classes, params.architecture, spec.signal_fs)
     mean, std = normalization_stats(train.inputs[name], branch.norm_axes)
     model.set_normalization(torch.from_numpy(mean), torch.from_numpy(std))
     as_batch = lambda d: {"x": torch.from_numpy(d.inputs[name])}  # noqa: E731
@@ -69,7 +76,7 @@ def train_branch(name: str, params: BranchParams, calibration_method: str, paths
         )
 
     fit_and_save(
-        lambda live: fit_branch(name, params, train, val, len(labels.classes), live),
+        lambda live: fit_branch(name, params, train, val, len(labels.classes), spec, live),
         checkpoint,
         lambda ckpt: validation_logits(ckpt, val.inputs[name]),
         val.y,

@@ -33,10 +33,8 @@ class ResBlock1d(nn.Module):
 
 
 class TimeCNN(BranchModel):
-    """Stem conv, then one stage per entry of `channels` (each halves the length), then avg+max pooling.
-
-    With `train_crop` < 1, training sees random windows of that fraction of the record (as the PTB-XL
-    benchmark's crops); the network is fully convolutional, so evaluation uses the whole record.
+    """Stem conv, then one stage per entry of `channels` (each halves the length), then avg+max pooling; fully
+    convolutional, so it reads any length (the benchmark protocol's crops and windows: models.time.architectures).
     """
 
     def __init__(
@@ -48,11 +46,9 @@ class TimeCNN(BranchModel):
         kernel_size: int,
         embedding_dim: int,
         dropout: float,
-        train_crop: float,
     ):
         leads = input_shape[0]
         super().__init__(input_shape, (leads, 1), embedding_dim, n_classes)
-        self.set_train_crop(train_crop, input_shape[1])
         layers: list[nn.Module] = [
             nn.Conv1d(leads, channels[0], kernel_size, padding=kernel_size // 2, bias=False),
             nn.BatchNorm1d(channels[0]),
