@@ -26,6 +26,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("ptbxl_multimodal", "stages")
 # The code that builds branch models through the branch table (Branch.build imports the model's module by name).
+# Stages over a list in params.yaml, and the branch whose model they build (compare.references: the time branch's).
+PARAMS_LISTS = {"reference": "time"}
 MODEL_BUILDERS = {Path("ptbxl_multimodal/checkpoints.py"), Path("ptbxl_multimodal/training/train_branch.py")}
 
 
@@ -127,11 +129,17 @@ def runs_code(path: Path) -> bool:
 
 
 def expanded_stages(dvc_yaml: dict) -> dict[str, dict]:
-    """dvc.yaml's stages with `foreach` expanded (`train@time` -> its stage, `${key}` and `${item.*}` filled in)."""
+    """dvc.yaml's stages with `foreach` expanded (`train@time` -> its stage, `${key}` and `${item.*}` filled in); a
+    foreach over a list in params.yaml (`${compare.references}`) once, as `<stage>@*` (its stages share their code)
+    reading the branch PARAMS_LISTS names."""
     out = {}
     for name, stage in dvc_yaml["stages"].items():
         if "foreach" not in stage:
             out[name] = stage
+            continue
+        if isinstance(stage["foreach"], str):
+            text = yaml.safe_dump(stage["do"]).replace("${item}", "*")
+            out[f"{name}@*"] = {**yaml.safe_load(text), "branch": PARAMS_LISTS[name]}
             continue
         for key, item in stage["foreach"].items():
             text = yaml.safe_dump(stage["do"]).replace("${key}", key)

@@ -7,7 +7,8 @@ from ptbxl_multimodal.stage import run_stage
 
 
 def main() -> None:
-    evaluate(load_params().evaluate, ProjectPaths())
+    params = load_params()
+    evaluate(params.evaluate, ProjectPaths(), params.compare.references)
 
 
 if __name__ == "__main__":

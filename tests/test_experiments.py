@@ -123,6 +123,36 @@ def test_the_number_of_cross_fitting_groups_is_read_by_crossfit_and_fusion(proje
     assert "up to date" in dvc(project, "status").stdout
 
 
+def test_a_benchmark_architecture_as_the_signal_branch_reruns_its_stages_only_and_is_named(project):
+    set_params(project, {"train.time.arch": "resnet1d_wang", "train.time.crop_seconds": 2.5})
+    done = dvc(project, "repro")
+    assert stages_run(done.stdout) == {"check_params", "train@time", "crossfit@time", "fusion", "evaluate"}
+    assert json.loads((project / "metrics/eval/time.json").read_text())["arch"] == "resnet1d_wang"
+    assert "resnet1d_wang" in dvc(project, "metrics", "show").stdout
+    set_params(project, {"train.time.arch": "resnet", "train.time.crop_seconds": 0.0})
+    dvc(project, "repro")  # back to the baseline: restored from the run cache
+    assert json.loads((project / "metrics/eval/time.json").read_text())["arch"] == "resnet"
+
+
+def test_reference_comparators_train_once_each_and_enter_the_paired_comparisons(project):
+    set_params(project, {"compare.references": ["resnet1d_wang"]})
+    done = dvc(project, "repro")
+    assert stages_run(done.stdout) == {"check_params", "reference@resnet1d_wang", "evaluate"}
+    metrics = {name: json.loads((project / f"metrics/eval/{name}.json").read_text()) for name in
+               ("fusion", "resnet1d_wang", "fusion_vs_resnet1d_wang")}  # fmt: skip
+    vs = metrics["fusion_vs_resnet1d_wang"]
+    assert vs["auc_lo"] <= vs["auc"] <= vs["auc_hi"] and vs["n_test"] == metrics["fusion"]["n_test"]
+    assert abs(vs["auc"] - (metrics["fusion"]["auc"] - metrics["resnet1d_wang"]["auc"])) < 2e-4  # paired, same data
+    assert metrics["resnet1d_wang"]["arch"] == "resnet1d_wang"
+    assert "fusion_vs_resnet1d_wang" in dvc(project, "metrics", "show").stdout
+    report = (project / "reports/report.md").read_text()
+    assert "fusion - resnet1d_wang (reference, PTB-XL benchmark)" in report and "| resnet1d_wang |" in report
+    assert "resnet1d_wang" in (project / "data/predictions/test.csv").read_text()
+    set_params(project, {"compare.references": []})  # dropped again: evaluate only, and its rows go
+    assert stages_run(dvc(project, "repro").stdout) == {"check_params", "evaluate"}
+    assert not (project / "metrics/eval/fusion_vs_resnet1d_wang.json").exists()
+
+
 def test_forced_rerun_reproduces_every_hash_in_dvc_lock(project):
     before = yaml.safe_load((project / "dvc.lock").read_text())
     dvc(project, "repro", "-f")

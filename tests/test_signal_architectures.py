@@ -4,20 +4,24 @@ benchmark's own layer sizes, and the crops-and-sliding-windows protocol of any o
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import get_args
 
 import numpy as np
 import pytest
 import torch
 
+from helpers.project import committed_params
 from helpers.sample import SAMPLE
 from helpers.settings import defaults, filters
 from ptbxl_multimodal import checkpoints
 from ptbxl_multimodal.branches import BRANCHES
-from ptbxl_multimodal.config.params import BranchParams
+from ptbxl_multimodal.config.params import BranchParams, validate
+from ptbxl_multimodal.config.sections import ReferenceArch
 from ptbxl_multimodal.data.labels import make_labels, read_database, read_statements
 from ptbxl_multimodal.data.loading import SplitData
 from ptbxl_multimodal.data.records import read_record
 from ptbxl_multimodal.errors import ParamError
+from ptbxl_multimodal.models.time.architectures import REFERENCES
 from ptbxl_multimodal.signal.input_spec import InputSpec
 from ptbxl_multimodal.training.decisions import fit_decisions
 from ptbxl_multimodal.training.train_branch import fit_branch
@@ -136,3 +140,38 @@ def test_each_architecture_trains_an_epoch_on_real_records_under_the_benchmark_p
     assert changed, "one epoch updated no weight"
     with torch.no_grad():
         assert torch.isfinite(model.eval()(torch.from_numpy(x[32:]))).all()
+
+
+def test_the_reference_table_and_the_params_schema_name_the_same_models():
+    assert set(REFERENCES) == set(get_args(ReferenceArch))
+
+
+@pytest.mark.parametrize(
+    "references,problem",
+    [
+        (
+            ["resnet1d_wang", "resnet1d_wang"],
+            "compare.references = ['resnet1d_wang', 'resnet1d_wang']: a reference is listed twice",
+        ),
+        (
+            ["resnet"],
+            "compare.references[0] = 'resnet': must be one of resnet1d_wang, xresnet1d101, inception1d",
+        ),  # the project's own CNN is the time branch, not a comparator
+    ],
+)
+def test_compare_references_are_checked(references, problem):
+    raw = committed_params()
+    raw["compare"]["references"] = references
+    with pytest.raises(ParamError) as err:
+        validate(raw)
+    assert problem in str(err.value)
+
+
+def test_a_reference_trains_with_the_time_branchs_settings_under_the_compare_protocol():
+    raw = committed_params()
+    raw["compare"].update(crop_seconds=2.0, window_aggregate="mean")
+    params = validate(raw)
+    reference = params.reference("inception1d")
+    assert reference.training == params.branches["time"].training
+    assert (reference.architecture.arch, reference.architecture.crop_seconds) == ("inception1d", 2.0)
+    assert reference.architecture.window_aggregate == "mean"

@@ -19,11 +19,13 @@ from ptbxl_multimodal.config.reader import raise_if, read_params, subtree, unkno
 from ptbxl_multimodal.config.schema import Bool, Float, Int, parse, settings
 from ptbxl_multimodal.config.sections import (
     CalibrationSettings,
+    CompareSettings,
     CrossfitSettings,
     DownloadSettings,
     EvaluateSettings,
     FeatureSettings,
     PreprocessSettings,
+    ReferenceArch,
     SplitSettings,
 )
 from ptbxl_multimodal.config.training import TrainSettings, parse_with_training
@@ -87,6 +89,7 @@ SECTIONS: dict[str, type | None] = {  # None: a section with sub-sections of its
     "crossfit": CrossfitSettings,
     "fusion": None,
     "calibration": CalibrationSettings,
+    "compare": CompareSettings,
     "evaluate": EvaluateSettings,
 }
 
@@ -104,7 +107,13 @@ class Params:
     crossfit: CrossfitSettings
     fusion: FusionParams
     calibration: CalibrationSettings
+    compare: CompareSettings
     evaluate: EvaluateSettings
+
+    def reference(self, name: ReferenceArch) -> BranchParams:
+        """compare.references' `name`: trained on the time branch's input with its training settings."""
+        time = self.branches["time"]
+        return BranchParams(self.compare.architecture(time.architecture, name), time.training)
 
 
 def validate(raw: Any) -> Params:

@@ -68,6 +68,10 @@ class ProjectPaths:
         """The checkpoint of a branch or of the fusion model."""
         return self.models / f"{name}.pt"
 
+    def reference(self, name: str) -> Path:
+        """The checkpoint of a reference comparator (compare.references)."""
+        return self.models / "references" / f"{name}.pt"
+
     def fold_models(self, name: str) -> Path:
         """A branch's K cross-fitting checkpoints (fold0.pt ...), each trained without one group."""
         return self.models / "folds" / name
@@ -91,6 +95,10 @@ class ProjectPaths:
         """Fusion minus the validation-best branch in the form the fusion deploys it, in test macro AUC (paired
         bootstrap), a metrics row."""
         return self.eval_metrics / "fusion_vs_best.json"
+
+    def eval_vs_reference(self, name: str) -> Path:
+        """Fusion minus a reference comparator (compare.references) in test macro AUC (paired bootstrap)."""
+        return self.eval_metrics / f"fusion_vs_{name}.json"
 
     @property
     def eval_ablations(self) -> Path:

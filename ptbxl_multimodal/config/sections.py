@@ -142,7 +142,9 @@ class EvaluateSettings:
     calibration_bins: Annotated[Int, Field(ge=2)]  # equal-width probability bins of ECE and the reliability curves
 
 
-SignalArch = Literal["resnet", "resnet1d_wang", "xresnet1d101", "inception1d"]  # models.time.architectures
+# The signal branch's architectures (models.time.architectures): the project's, and the PTB-XL benchmark's
+ReferenceArch = Literal["resnet1d_wang", "xresnet1d101", "inception1d"]
+SignalArch = Literal["resnet", ReferenceArch]
 
 
 @settings
@@ -158,6 +160,32 @@ class TimeConfig:
     crop_seconds: Annotated[Float, Field(ge=0)]  # train on random crops, score by sliding windows; 0 = whole record
     window_stride: Annotated[Float, Field(gt=0)]  # seconds between the scoring windows' starts
     window_aggregate: Literal["mean", "max"]  # of the windows' logits, per class
+
+
+@settings
+class CompareSettings:
+    """params.yaml `compare`: reference models trained beside the run as paired comparators of its fusion."""
+
+    # the PTB-XL benchmark's models (models.time.architectures), each trained on the signal as the time branch is
+    references: list[ReferenceArch]
+    crop_seconds: Annotated[Float, Field(ge=0)]  # their protocol, as train.time's keys (the benchmark: 2.5)
+    window_stride: Annotated[Float, Field(gt=0)]
+    window_aggregate: Literal["mean", "max"]
+
+    def problems(self, path: str) -> list[str]:
+        if len(set(self.references)) != len(self.references):
+            return [f"{path}.references = {self.references}: a reference is listed twice"]
+        return []
+
+    def architecture(self, time: TimeConfig, name: ReferenceArch) -> TimeConfig:
+        """Reference `name`'s architecture settings: the time branch's, with its architecture and this protocol."""
+        return dataclasses.replace(
+            time,
+            arch=name,
+            crop_seconds=self.crop_seconds,
+            window_stride=self.window_stride,
+            window_aggregate=self.window_aggregate,
+        )
 
 
 @settings

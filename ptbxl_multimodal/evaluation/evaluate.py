@@ -39,13 +39,14 @@ log = logging.getLogger(__name__)
 MODELS = (*BRANCH_NAMES, "fusion")
 
 
-def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]:
-    """Score every branch and the fusion model on the test split (calibration and thresholds from the
-    checkpoints, fitted on validation; the same bootstrap resamples for every model); return the metrics per
-    model after writing them with the paired differences, calibration figures, the plot data, the predictions
-    and the run report."""
-    ckpts = {name: checkpoints.load(paths.model(name)) for name in BRANCH_NAMES}
+def evaluate(settings: EvaluateSettings, paths: ProjectPaths, references: list[str]) -> dict[str, dict]:
+    """Score every branch, the fusion model and the reference comparators named in `references`
+    (compare.references) on the test split (calibration and thresholds from the checkpoints, fitted on
+    validation; the same bootstrap resamples for every model); return the metrics per model after writing them
+    with the paired differences, calibration figures, the plot data, the predictions and the run report."""
+    ckpts: dict[str, checkpoints.Checkpoint] = {name: checkpoints.load(paths.model(name)) for name in BRANCH_NAMES}
     ckpts["fusion"] = fusion_ckpt = checkpoints.load_fusion(paths.model("fusion"))
+    ckpts |= {name: checkpoints.load_branch(paths.reference(name)) for name in references}
     classes = read_labels(paths.records).classes
     for name, ckpt in ckpts.items():
         if ckpt.classes != classes:
@@ -100,11 +101,17 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths) -> dict[str, dict]
         log.info("%-16s minus fusion: %+.4f [%+.4f, %+.4f]", name, d["diff"], d["ci95_low"], d["ci95_high"])
 
     for name, r in results.items():
-        write_json(paths.eval_metrics / f"{name}.json", compact(r, ckpts[name].training["best_val_macro_auc"]))
+        arch = getattr(ckpts[name], "architecture", {}).get("arch")  # the signal branch's and the references'
+        row = compact(r, ckpts[name].training["best_val_macro_auc"])
+        write_json(paths.eval_metrics / f"{name}.json", {**row, "arch": arch} if arch else row)
         write_json(paths.eval_detail / f"{name}.json", json_ready(r))
     split_summary = json.loads(paths.split_summary.read_text())
     row = {**compact_difference(vs_best, len(test.y)), "n_train": split_summary["train"]["records"], "vs": best}
     write_json(paths.eval_vs_best, row)
+    for name in references:  # fusion minus each reference comparator, on the same resamples
+        vs_reference = results["fusion"]["fusion_minus"][name]["macro_auc"]
+        write_json(paths.eval_vs_reference(name), compact_difference(vs_reference, len(test.y)))
+        log.info("fusion minus %s (reference): %+.4f [%+.4f, %+.4f]", name, *_interval(vs_reference))
     with atomic_path(paths.eval_ablations) as tmp:
         tmp.mkdir(parents=True)
         for name, row in lfl["ablations"].items():
@@ -160,6 +167,10 @@ def compare_like_for_like(
         z = {name: test_logits[name] for name in fusion_ckpt.branches}
         ablations, best, form = {}, checkpoints.validation_best(fusion_ckpt.branches), "train@"
     return {"form": form, **like_for_like(y, test_logits["fusion"], z, ablations, best, resamples)}
+
+
+def _interval(difference: dict) -> tuple[float, float, float]:
+    return difference["diff"], difference["ci95_low"], difference["ci95_high"]
 
 
 def _dump(path: Path, rows: list[dict]) -> None:

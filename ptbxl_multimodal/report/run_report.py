@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_curve
 
+from ptbxl_multimodal.branches import BRANCH_NAMES
 from ptbxl_multimodal.checkpoints import BranchCheckpoint, Checkpoint, FusionCheckpoint
 from ptbxl_multimodal.report.examples import Example, explain_section
 from ptbxl_multimodal.report.figure_files import class_panels, save
@@ -171,7 +172,7 @@ def write_report(
     fusion = results["fusion"]
     paired_rows = [
         [
-            f"fusion - {other} (train@ model)",
+            f"fusion - {other} ({'reference, PTB-XL benchmark' if other not in BRANCH_NAMES else 'train@ model'})",
             f"{d['diff']:+.3f} [{d['ci95_low']:+.3f}, {d['ci95_high']:+.3f}]",
             f"{d['share_le_0']:.0%}",
         ]

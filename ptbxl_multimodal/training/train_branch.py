@@ -59,14 +59,22 @@ def validation_logits(ckpt: checkpoints.BranchCheckpoint, val_inputs: np.ndarray
     return module_logits({"x": model}, {"x": val_inputs}, INFERENCE_BATCH)["x"]
 
 
-def train_branch(name: str, params: BranchParams, calibration_method: str, paths: ProjectPaths) -> Path:
+def train_branch(
+    name: str,
+    params: BranchParams,
+    calibration_method: str,
+    paths: ProjectPaths,
+    out: Path | None = None,
+    log_name: str | None = None,
+) -> Path:
     """Train branch `name`, calibrate it (`calibration_method`) and tune its thresholds on validation; write its
-    checkpoint and training log (rank 0 only); return the checkpoint path."""
+    checkpoint (to `out`, else the branch's) and training log (metrics/train/<log_name or name>; rank 0 only);
+    return the checkpoint path."""
     split = json.loads(paths.split.read_text())
     files = input_files(paths, [name])
     train, val = (load_split(files, split[s], paths.records) for s in ("train", "val"))
     labels = read_labels(paths.records)
-    out = paths.model(name)
+    out = out or paths.model(name)
     spec = InputSpec.from_h5(*files[name])
 
     def checkpoint(model: BranchModel, result: FitResult) -> checkpoints.BranchCheckpoint:
@@ -82,6 +90,6 @@ def train_branch(name: str, params: BranchParams, calibration_method: str, paths
         val.y,
         calibration_method,
         out,
-        paths.train_logs / name,
+        paths.train_logs / (log_name or name),
     )
     return out
