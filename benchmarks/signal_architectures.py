@@ -22,8 +22,8 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from full_size_repro import configure, epoch_seconds
 
+from full_size_repro import configure, epoch_seconds
 from measure import ROOT, make_project, run_logged
 from mirror import FULL_SIZE, build
 from ptbxl_multimodal.branches import BRANCHES

@@ -155,6 +155,37 @@ def table(root: Path) -> str:
     return "\n".join(lines)
 
 
+def section(root: Path) -> str:
+    """The results page's section on the architectures (scripts/cv.py page --archs ROOT)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root / "rot1" / "resnet",
+                            capture_output=True, text=True).stdout.strip() or "?"  # fmt: skip
+    rotations = sorted(int(p.name[3:]) for p in root.glob("rot*") if (p / "resnet/metrics/eval/fusion.json").exists())
+    return SECTION.format(commit=commit, rotations=" ".join(map(str, rotations)), table=table(root))
+
+
+SECTION = """## The signal branch's architectures (issue 34)
+
+Each of the PTB-XL benchmark's reference models as the `time` branch, alone and inside the fusion, against this
+project's `resnet`, over the strat_fold rotations with test folds {rotations} (validation fold k+1), made under
+commit `{commit}` (the defaults otherwise, `download.source` the local sample). `resnet` runs as shipped (whole
+records); the benchmark's models under the benchmark's protocol (2.5 s random crops; windows every 1.25 s, the
+maximum). Seconds per epoch: train@time on this 2-core CPU (383 training and 51 validation records on the first
+rotation), with other work beside it at times, so compare them within a row's order of magnitude only
+(benchmarks/signal_architectures.py measures them alone at full size: docs/models.md).
+
+```bash
+python scripts/arch_study.py run ROOT --rotations {rotations}
+python scripts/arch_study.py table ROOT
+```
+
+{table}
+
+Differences are mean [95% interval, corrected resampled t] (rotations where the architecture is ahead). These
+are sample figures: the benchmark's 0.930 (`resnet1d_wang`), 0.928 (`xresnet1d101`) and 0.925 (`inception1d`)
+are fold-10 figures on all 21,799 records and are not comparable with them.
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)

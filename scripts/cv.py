@@ -6,6 +6,7 @@
     python scripts/cv.py summary rotations [--markdown results.md]                  # or: summary seeds
     python scripts/cv.py show                # every commit and finished experiment, one line each, 120 columns
     python scripts/cv.py page --standard cv-seed-42 --out docs/results.md   # the results page, from the runs
+                                                   # [--archs ROOT: with scripts/arch_study.py's study in ROOT]
 
 Experiments are named cv-rot-<k> and cv-seed-<s>; `summary` reads them from `dvc exp show --json` and prints,
 per model, the mean and sd of test macro AUC, and fusion minus each run's validation-best branch as evaluate
@@ -23,6 +24,7 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
+from arch_study import section as arch_section
 from cv_summary import FOLDS, Run, rotation, summarize, to_markdown
 from ptbxl_multimodal.branches import BRANCH_NAMES
 
@@ -240,6 +242,7 @@ def page(
     shown: list[dict],
     reported: tuple[int, ...] = REPORTED,
     commit: str | None = None,
+    archs: Path | None = None,
 ) -> str:
     """The results page: the standard split's tables (run `standard`), then the summaries of the reported rotations
     and of the seeds; other cv-rot-* runs (chosen on, never reported) are named only."""
@@ -261,6 +264,8 @@ def page(
         parts.append(table if table else f"Not run for this version: {note}.\n")
         if kind == "rotations":
             parts.append(SELECTION.format(reported=", ".join(map(str, reported))))
+    if archs is not None:  # the architecture study's projects (scripts/arch_study.py)
+        parts.append(arch_section(archs))
     parts.append(
         "## The runs\n\nWhat each run changed from the committed `params.yaml` (as `dvc exp show` records it):\n"
     )
@@ -297,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     pg.add_argument("--standard", default="cv-seed-42", help="the run on the standard split (default cv-seed-42)")
     pg.add_argument("--out", type=Path, default=Path("docs/results.md"))
     pg.add_argument("--commit", help="how to name the commit the runs were made from (default: their baseline's id)")
+    pg.add_argument("--archs", type=Path, help="add the architecture study made in this folder (arch_study.py run)")
     for p in (s, sh, pg):
         p.add_argument("--from-json", type=Path, help="read this saved `dvc exp show --json` output instead")
     args = parser.parse_args(argv)
@@ -322,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     found = dict(experiments(shown))
     if args.command == "page":
         command = f"python scripts/cv.py page --standard {args.standard} --out {args.out}"
-        args.out.write_text(page(found, args.standard, command, shown, commit=args.commit))
+        command += f" --archs {args.archs}" if args.archs else ""
+        args.out.write_text(page(found, args.standard, command, shown, commit=args.commit, archs=args.archs))
         print(f"wrote {args.out}")
         return 0
     table, note = summary_markdown(found, args.kind, args.names)
