@@ -27,13 +27,14 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from cv_summary import mean_interval, rotation
 from ptbxl_multimodal.branches import BRANCHES
-from ptbxl_multimodal.config.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHS = ("resnet", "resnet1d_wang", "xresnet1d101", "inception1d")
+FINISHED = "Ran experiment(s)"  # what `dvc exp run` prints last
 PROTOCOL = ("-S", "train.time.crop_seconds=2.5")  # the benchmark's; window_stride and window_aggregate as shipped
 
 
@@ -46,11 +47,16 @@ def _dvc_exp_run(project: Path, sets: list[str], log: Path) -> None:
         raise SystemExit(f"{project}: dvc exp run failed, see {log}")
 
 
+def finished(log: Path) -> bool:
+    """Whether the run that writes `log` completed."""
+    return log.exists() and FINISHED in log.read_text()
+
+
 def run(root: Path, rotations: list[int], source: Path) -> None:
     """Each rotation's runs, the shipped defaults first (the others reuse its data, freq, spec and meta stages)."""
     for k in rotations:
         base = root / f"rot{k}" / "resnet"
-        if not (base / "metrics/eval/fusion.json").exists():
+        if not finished(base.parent / "resnet.log"):
             shutil.rmtree(base, ignore_errors=True)
             subprocess.run(["git", "clone", "-q", str(ROOT), str(base)], check=True)
             subprocess.run([sys.executable, "-m", "dvc", "cache", "dir", "--local", str(root.resolve() / "cache")],
@@ -60,7 +66,10 @@ def run(root: Path, rotations: list[int], source: Path) -> None:
             _dvc_exp_run(base, [a for s in sets for a in ("-S", s)], base.parent / "resnet.log")
         for arch in ARCHS[1:]:
             project = root / f"rot{k}" / arch
-            if not (project / "metrics/eval/fusion.json").exists():
+            if (
+                not (project.parent / f"{arch}.log").exists()
+                or FINISHED not in (project.parent / f"{arch}.log").read_text()
+            ):
                 shutil.rmtree(project, ignore_errors=True)
                 shutil.copytree(base, project, symlinks=True)
                 _dvc_exp_run(project, ["-S", f"train.time.arch={arch}", *PROTOCOL], project.parent / f"{arch}.log")
@@ -87,7 +96,8 @@ def epoch_seconds(log: Path) -> list[float]:
 
 def parameters(project: Path) -> int:
     """The time branch's parameter count at the run's settings (12 leads, 10 s at 100 Hz, 5 classes)."""
-    arch = load_params(project / "params.yaml").branches["time"].architecture
+    keys = yaml.safe_load((project / "params.yaml").read_text())["train"]["time"]  # as that run's version wrote it
+    arch = BRANCHES["time"].config(**{k: v for k, v in keys.items() if k != "overrides"})
     return sum(p.numel() for p in BRANCHES["time"].build((12, 1000), 5, arch, fs=100).parameters())
 
 
@@ -97,8 +107,8 @@ def read(root: Path) -> dict[str, dict[int, dict]]:
     for folder in sorted(root.glob("rot*")):
         k = int(folder.name[3:])
         for arch in ARCHS:
-            metrics = folder / arch / "metrics" / "eval"
-            if not (metrics / "fusion.json").exists():
+            metrics, log = folder / arch / "metrics" / "eval", folder / f"{arch}.log"
+            if not finished(log):  # a copy's metrics are its base's until then
                 continue
             time, fusion = (json.loads((metrics / f"{m}.json").read_text()) for m in ("time", "fusion"))
             vs_best = json.loads((metrics / "fusion_vs_best.json").read_text())
@@ -109,7 +119,7 @@ def read(root: Path) -> dict[str, dict[int, dict]]:
                 "fusion_minus_best": vs_best["auc"],
                 "best": vs_best["vs"],
                 "ratio": vs_best["n_test"] / vs_best["n_train"],
-                "epoch_s": epoch_seconds(folder / f"{arch}.log"),
+                "epoch_s": epoch_seconds(log),
                 "params": parameters(folder / arch),
             }
     return out

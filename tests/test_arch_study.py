@@ -15,6 +15,7 @@ LOG = """Running stage 'train@time':
 2026-12-08 00:11:59,000 ptbxl_multimodal.training.loop INFO time epoch 2: train loss 0.6, val macro AUC 0.6
 Running stage 'crossfit@time':
 2026-12-08 00:12:30,000 ptbxl_multimodal.training.loop INFO time epoch 1: train loss 0.7, val macro AUC 0.5
+Ran experiment(s): clean-run
 """
 
 
