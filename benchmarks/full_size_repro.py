@@ -98,12 +98,17 @@ def configure(project: Path, epochs: int, device: str) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def size_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a full-size measurement: the mirror, its records, the epochs per training, the device."""
     parser.add_argument("--mirror", type=Path, help="an existing 100 Hz mirror (else one is built)")
     parser.add_argument("--records", type=int, default=FULL_SIZE)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    size_arguments(parser)
     parser.add_argument(
         "--keep",
         type=Path,

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import yaml
 
-from full_size_repro import configure, epoch_seconds
+from full_size_repro import configure, epoch_seconds, size_arguments
 from measure import ROOT, make_project, run_logged
-from mirror import FULL_SIZE, build
+from mirror import build
 from ptbxl_multimodal.branches import BRANCHES
 from ptbxl_multimodal.config.params import load_params
 
@@ -41,10 +41,7 @@ def set_arch(project: Path, arch: str, crop_seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mirror", type=Path, help="an existing 100 Hz mirror (else one is built)")
-    parser.add_argument("--records", type=int, default=FULL_SIZE)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    size_arguments(parser)
     args = parser.parse_args()
     default_epochs = load_params(ROOT / "params.yaml").branches["time"].training.epochs
     tmp = Path(tempfile.mkdtemp(prefix="ptbxl-archs-"))
