@@ -64,7 +64,7 @@ def main() -> None:
             rows.append((arch, crop, n_params, per_epoch, wall, peak, at_default))
             print(f"measured: {rows[-1]}", flush=True)
         base = rows[0][3]
-        print(f"\nfull size ({args.records:,} records), {args.epochs} epoch(s), device {args.device}\n")
+        print(f"\n{args.records:,} records, {args.epochs} epoch(s), device {args.device}\n")
         print("| architecture | crop s | parameters | s / epoch | x resnet | peak MB | time branch at the default "
               f"{default_epochs} epochs, train@ + crossfit@, min |")  # fmt: skip
         print("|---|---:|---:|---:|---:|---:|---:|")
