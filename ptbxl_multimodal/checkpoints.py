@@ -25,7 +25,8 @@ from ptbxl_multimodal.io.atomic import atomic_path
 from ptbxl_multimodal.models.base import BranchModel
 from ptbxl_multimodal.signal.input_spec import InputSpec
 
-FORMAT = "ptbxl-multimodal/4"  # 2: typed input spec and architecture; 3: decision thresholds; 4: calibration
+FORMAT = "ptbxl-multimodal/5"  # 2: typed input spec and architecture; 3: decision thresholds; 4: calibration;
+# 5: the signal branch's architecture and scoring protocol (train.time.arch, crop_seconds, window_*)
 State = dict[str, torch.Tensor]
 
 

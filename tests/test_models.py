@@ -112,7 +112,8 @@ def test_checkpoint_errors(tmp_path):
 @pytest.mark.parametrize("method", ["none", "platt"])
 def test_calibration_and_thresholds_travel_in_the_checkpoint_and_match_the_validation_fit(tmp_path, method):
     """The stored calibration and thresholds are those fitted on the model's logits as evaluate and predict run
-    it; a checkpoint of an older format (2: no thresholds, 3: no calibration) is refused in one line naming the fix."""
+    it; a checkpoint of an older format (2: no thresholds, 3: no calibration, 4: the time branch's `train_crop`
+    without `arch`) is refused in one line naming the fix."""
     model = build_branch("time", SHAPES["time"], 5, architecture("time")).eval()
     spec = InputSpec((12, 1000), 100, 10.0, filters(100, bandpass=(0.5, 45.0, 3)))
     ckpt = checkpoints.BranchCheckpoint.of(
@@ -131,7 +132,7 @@ def test_calibration_and_thresholds_travel_in_the_checkpoint_and_match_the_valid
     np.testing.assert_array_equal(checkpoints.thresholds(loaded, "time.pt"), tuned)
     np.testing.assert_array_equal(Predictor(loaded, 7, "cpu")({"time": x}), probs)
 
-    for version, dropped in (("2", ("thresholds", "calibration")), ("3", ("calibration",))):
+    for version, dropped in (("2", ("thresholds", "calibration")), ("3", ("calibration",)), ("4", ())):
         older = {k: v for k, v in ckpt.to_dict().items() if k not in dropped} | {
             "format": f"ptbxl-multimodal/{version}"
         }
