@@ -175,3 +175,12 @@ def test_a_reference_trains_with_the_time_branchs_settings_under_the_compare_pro
     assert reference.training == params.branches["time"].training
     assert (reference.architecture.arch, reference.architecture.crop_seconds) == ("inception1d", 2.0)
     assert reference.architecture.window_aggregate == "mean"
+
+
+@pytest.mark.parametrize("section", ["train.time", "compare"])
+def test_windows_further_apart_than_their_length_are_refused(section):
+    raw = committed_params()
+    node = raw["train"]["time"] if section == "train.time" else raw["compare"]
+    node.update(crop_seconds=2.5, window_stride=3.0)
+    with pytest.raises(ParamError, match=rf"{section}\.window_stride = 3: longer than {section}\.crop_seconds = 2\.5"):
+        validate(raw)

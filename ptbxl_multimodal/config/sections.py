@@ -161,6 +161,19 @@ class TimeConfig:
     window_stride: Annotated[Float, Field(gt=0)]  # seconds between the scoring windows' starts
     window_aggregate: Literal["mean", "max"]  # of the windows' logits, per class
 
+    def problems(self, path: str) -> list[str]:
+        return window_problems(self.crop_seconds, self.window_stride, path)
+
+
+def window_problems(crop_seconds: float, window_stride: float, path: str) -> list[str]:
+    """Windows further apart than they are long would leave parts of a record unscored."""
+    if crop_seconds and window_stride > crop_seconds:
+        return [
+            f"{path}.window_stride = {window_stride:g}: longer than {path}.crop_seconds = {crop_seconds:g}, so parts "
+            f"of every record would go unscored; set it to at most {crop_seconds:g} s (the benchmark: half a crop)"
+        ]
+    return []
+
 
 @settings
 class CompareSettings:
@@ -173,9 +186,10 @@ class CompareSettings:
     window_aggregate: Literal["mean", "max"]
 
     def problems(self, path: str) -> list[str]:
-        if len(set(self.references)) != len(self.references):
-            return [f"{path}.references = {self.references}: a reference is listed twice"]
-        return []
+        twice = [f"{path}.references = {self.references}: a reference is listed twice"]
+        return (twice if len(set(self.references)) != len(self.references) else []) + window_problems(
+            self.crop_seconds, self.window_stride, path
+        )
 
     def architecture(self, time: TimeConfig, name: ReferenceArch) -> TimeConfig:
         """Reference `name`'s architecture settings: the time branch's, with its architecture and this protocol."""
