@@ -169,8 +169,15 @@ def section(root: Path) -> str:
     """The results page's section on the architectures (scripts/cv.py page --archs ROOT)."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root / "rot1" / "resnet",
                             capture_output=True, text=True).stdout.strip() or "?"  # fmt: skip
-    rotations = sorted(int(p.name[3:]) for p in root.glob("rot*") if (p / "resnet/metrics/eval/fusion.json").exists())
-    return SECTION.format(commit=commit, rotations=" ".join(map(str, rotations)), table=table(root))
+    rotations = sorted(int(p.name[3:]) for p in root.glob("rot*") if finished(p / "resnet.log"))
+    missing = [k for k in range(1, 7) if k not in rotations]
+    todo = (
+        f" Rotations {' '.join(map(str, missing))} of the six are not run yet: `python scripts/arch_study.py run ROOT "
+        f"--rotations {' '.join(map(str, missing))}`, then this page again."
+        if missing
+        else ""
+    )
+    return SECTION.format(commit=commit, rotations=" ".join(map(str, rotations)), table=table(root), todo=todo)
 
 
 SECTION = """## The signal branch's architectures (issue 34)
@@ -181,7 +188,7 @@ commit `{commit}` (the defaults otherwise, `download.source` the local sample). 
 records); the benchmark's models under the benchmark's protocol (2.5 s random crops; windows every 1.25 s, the
 maximum). Seconds per epoch: train@time on this 2-core CPU (383 training and 51 validation records on the first
 rotation), with other work beside it at times, so compare them within a row's order of magnitude only
-(benchmarks/signal_architectures.py measures them alone at full size: docs/models.md).
+(benchmarks/signal_architectures.py measures them alone at full size: docs/models.md).{todo}
 
 ```bash
 python scripts/arch_study.py run ROOT --rotations {rotations}
