@@ -134,7 +134,9 @@ def test_a_benchmark_architecture_as_the_signal_branch_reruns_its_stages_only_an
     assert json.loads((project / "metrics/eval/time.json").read_text())["arch"] == "resnet"
 
 
-def test_reference_comparators_train_once_each_and_enter_the_paired_comparisons(project):
+def test_reference_comparators_train_once_each_and_enter_the_paired_comparisons(project, tmp_path):
+    """On a copy: DVC keeps a dropped reference's dvc.lock entry (and its checkpoint), which later tests would see."""
+    project = copy_project(project, tmp_path / "proj")
     set_params(project, {"compare.references": ["resnet1d_wang"]})
     done = dvc(project, "repro")
     assert stages_run(done.stdout) == {"check_params", "reference@resnet1d_wang", "evaluate"}
