@@ -127,11 +127,10 @@ def test_a_benchmark_architecture_as_the_signal_branch_reruns_its_stages_only_an
     set_params(project, {"train.time.arch": "resnet1d_wang", "train.time.crop_seconds": 2.5})
     done = dvc(project, "repro")
     assert stages_run(done.stdout) == {"check_params", "train@time", "crossfit@time", "fusion", "evaluate"}
-    assert json.loads((project / "metrics/eval/time.json").read_text())["arch"] == "resnet1d_wang"
-    assert "resnet1d_wang" in dvc(project, "metrics", "show").stdout
+    assert json.loads((project / "metrics/detail/time.json").read_text())["arch"] == "resnet1d_wang"
     set_params(project, {"train.time.arch": "resnet", "train.time.crop_seconds": 0.0})
     dvc(project, "repro")  # back to the baseline: restored from the run cache
-    assert json.loads((project / "metrics/eval/time.json").read_text())["arch"] == "resnet"
+    assert json.loads((project / "metrics/detail/time.json").read_text())["arch"] == "resnet"
 
 
 def test_reference_comparators_train_once_each_and_enter_the_paired_comparisons(project, tmp_path):
@@ -145,7 +144,7 @@ def test_reference_comparators_train_once_each_and_enter_the_paired_comparisons(
     vs = metrics["fusion_vs_resnet1d_wang"]
     assert vs["auc_lo"] <= vs["auc"] <= vs["auc_hi"] and vs["n_test"] == metrics["fusion"]["n_test"]
     assert abs(vs["auc"] - (metrics["fusion"]["auc"] - metrics["resnet1d_wang"]["auc"])) < 2e-4  # paired, same data
-    assert metrics["resnet1d_wang"]["arch"] == "resnet1d_wang"
+    assert json.loads((project / "metrics/detail/resnet1d_wang.json").read_text())["arch"] == "resnet1d_wang"
     assert "fusion_vs_resnet1d_wang" in dvc(project, "metrics", "show").stdout
     report = (project / "reports/report.md").read_text()
     assert "fusion - resnet1d_wang (reference, PTB-XL benchmark)" in report and "| resnet1d_wang |" in report

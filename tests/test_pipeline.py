@@ -81,6 +81,7 @@ def test_metrics_cover_every_model_with_the_promised_keys(project):
         assert set(r["macro"]) == {"precision", "recall", "f1", "accuracy", "balanced_accuracy"}
         assert {"balanced_accuracy", "majority_accuracy"} <= set(r["per_class"]["HYP"])
         assert r["classes_in_macro_auc"] == 5
+        assert r.get("arch") == ("resnet" if m == "time" else None)  # the signal branch names its architecture
     fusion = json.loads((project / "metrics/detail/fusion.json").read_text())
     assert set(fusion["fusion_minus"]) == {"time", "freq", "spec", "meta"}
     best = fusion["validation_best_branch"]
@@ -186,7 +187,7 @@ def test_evaluate_refuses_models_trained_on_other_classes(project, tmp_path):
     with h5py.File(copy / "data/processed/records.h5", "r+") as h5:
         h5["labels"].attrs["classes"] = json.dumps(["CD", "HYP", "MI", "NORM", "OTHER"])
     with pytest.raises(StageError, match=r"models/time.pt predicts .*'STTC'.* but .*records.h5 has .*'OTHER'"):
-        evaluate(EvaluateSettings(bootstrap=10, seed=0, batch_size=64, calibration_bins=10), ProjectPaths(copy))
+        evaluate(EvaluateSettings(bootstrap=10, seed=0, batch_size=64, calibration_bins=10), ProjectPaths(copy), [])
 
 
 def test_plots_render(project):

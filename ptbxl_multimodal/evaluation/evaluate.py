@@ -102,9 +102,8 @@ def evaluate(settings: EvaluateSettings, paths: ProjectPaths, references: list[s
 
     for name, r in results.items():
         arch = getattr(ckpts[name], "architecture", {}).get("arch")  # the signal branch's and the references'
-        row = compact(r, ckpts[name].training["best_val_macro_auc"])
-        write_json(paths.eval_metrics / f"{name}.json", {**row, "arch": arch} if arch else row)
-        write_json(paths.eval_detail / f"{name}.json", json_ready(r))
+        write_json(paths.eval_metrics / f"{name}.json", compact(r, ckpts[name].training["best_val_macro_auc"]))
+        write_json(paths.eval_detail / f"{name}.json", json_ready({**r, "arch": arch} if arch else r))
     split_summary = json.loads(paths.split_summary.read_text())
     row = {**compact_difference(vs_best, len(test.y)), "n_train": split_summary["train"]["records"], "vs": best}
     write_json(paths.eval_vs_best, row)
